@@ -1,0 +1,3 @@
+from enlist.cli import main
+
+main()

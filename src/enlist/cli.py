@@ -1,0 +1,76 @@
+"""The `enlist` command line (L3).
+
+Subcommands live in `enlist.commands.<name>` and are imported only when run, so that `enlist build` on an
+unchanged tree pays for nothing it does not use (no rich, requests or networkx on the no-op path). Each command
+module provides `configure(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from typing import Protocol
+
+from enlist import __version__
+from enlist.errors import EnlistError, ExitCode
+
+# name -> (module, one-line summary). Keep sorted by how often people type them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("enlist.commands.version", "print the version of enlist"),
+}
+
+
+class Command(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "usage: enlist [-C DIR] COMMAND [ARGS]\n\ncommands:\n" + "\n".join(lines) + (
+        "\n\nRun `enlist COMMAND --help` for the options of a command."
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: list[str]) -> int:
+    if argv[:1] == ["-C"] and len(argv) >= 2:
+        os.chdir(argv[1])
+        argv = argv[2:]
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return ExitCode.OK if argv else ExitCode.USAGE
+    if argv[0] == "--version":
+        print(f"enlist {__version__}")
+        return ExitCode.OK
+    name = argv[0]
+    if name not in COMMANDS:
+        print(f"error: unknown command '{name}'\n  hint: one of {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        return ExitCode.USAGE
+    module_name, summary = COMMANDS[name]
+    command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+    parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
+    command.configure(parser)
+    try:
+        args = parser.parse_args(argv[1:])
+        return int(command.run(args))
+    except EnlistError as e:
+        print(e.render(), file=sys.stderr)
+        return int(e.code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception:  # a bug in enlist, not the user's input: say so and show where
+        traceback.print_exc()
+        print("internal error in enlist (this is a bug; please report it with the trace above)", file=sys.stderr)
+        return 70

@@ -1,0 +1,101 @@
+"""The one error family of enlist (L0: imports nothing from enlist).
+
+Every error a user can cause carries an exit code (DESIGN.md §7), a message, an optional hint and, where there is
+one, a `file:line` location. `render()` is the only way errors reach a terminal, so the format is the same everywhere:
+
+    projects/agent/sources:12: unknown TARGETTYPE 'PROGRAMME'
+      hint: one of PROGRAM, LIBRARY, DYNLINK, NOTARGET
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    BUILD_FAILED = 1  # a tool failed: a compile error, a failing test
+    USAGE = 2  # usage or input error: bad descriptor, bad config, bad pin
+    ENVIRONMENT = 3  # feed unreachable, disk full, cache unwritable
+    INTERRUPTED = 130
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A place in a file; `file` is as the user should see it (enlistment-relative where possible)."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+class EnlistError(Exception):
+    """Base of every error enlist reports to a user."""
+
+    code: ExitCode = ExitCode.USAGE
+    category: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else "error: "
+        text = f"{where}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "code": int(self.code),
+            "message": self.message,
+            "hint": self.hint,
+            "location": str(self.location) if self.location else None,
+        }
+
+
+class InputError(EnlistError):
+    """Bad input from the user: arguments, descriptors, configuration, pins."""
+
+    category = "input"
+
+
+class DescriptorError(InputError):
+    category = "descriptor"
+
+
+class ConfigError(InputError):
+    category = "config"
+
+
+class GraphError(InputError):
+    category = "graph"
+
+
+class EnvironmentFault(EnlistError):
+    """The machine or the network failed us: a feed unreachable, a disk full, a cache unwritable."""
+
+    code = ExitCode.ENVIRONMENT
+    category = "environment"
+
+
+class FeedError(EnvironmentFault):
+    category = "feed"
+
+
+class IntegrityError(EnvironmentFault):
+    """Bytes that do not match their recorded digest; they are never used."""
+
+    category = "integrity"
+
+
+class BuildFailed(EnlistError):
+    code = ExitCode.BUILD_FAILED
+    category = "build"

@@ -1,0 +1,1 @@
+"""graph package of enlist (see DESIGN.md §6 for its layer)."""

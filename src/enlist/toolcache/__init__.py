@@ -1,0 +1,1 @@
+"""toolcache package of enlist (see DESIGN.md §6 for its layer)."""
