@@ -1,1 +1,1 @@
-"""model package of enlist (see DESIGN.md §6 for its layer)."""
+"""Frozen dataclasses shared across layers (L0: stdlib only)."""
