@@ -24,10 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import NoReturn
 
 MIN_PYTHON = (3, 11)
 ROOT = Path(__file__).resolve().parent
@@ -37,11 +39,12 @@ LOCK = ROOT / "buildconf" / "requirements.lock"
 TEST_LOCK = ROOT / "buildconf" / "requirements-test.lock"
 
 
-def fail(message: str, hint: str = "") -> None:
+def fail(message: str, hint: str = "", code: int = 3) -> NoReturn:
+    """Exit with a clear message: code 2 for bad input (the enlistment's files), 3 for the environment."""
     print(f"bootstrap: error: {message}", file=sys.stderr)
     if hint:
         print(f"  hint: {hint}", file=sys.stderr)
-    sys.exit(3)
+    sys.exit(code)
 
 
 def read_orchestrator() -> dict[str, str]:
@@ -52,14 +55,16 @@ def read_orchestrator() -> dict[str, str]:
         with conf.open("rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
-        fail(f"{conf}: not found", "run bootstrap.py from an enlistment created by `enlist new`")
+        fail(f"{conf}: not found", "run bootstrap.py from an enlistment created by `enlist new`", 2)
     except tomllib.TOMLDecodeError as e:
-        fail(f"{conf}: {e}", "fix the TOML syntax")
+        at = re.search(r" \(at line (\d+), column \d+\)", str(e))
+        where = f"buildconf/enlist.toml:{at.group(1)}" if at else "buildconf/enlist.toml"
+        fail(f"{where}: {str(e).replace(at.group(0), '') if at else e}", "fix the TOML syntax", 2)
     orch = data.get("orchestrator", {"path": "."})
     if not isinstance(orch, dict) or ("path" in orch) == ("wheel" in orch):
-        fail(f"{conf}: [orchestrator] needs exactly one of `path` or `wheel`")
+        fail(f"{conf}: [orchestrator] needs exactly one of `path` or `wheel`", code=2)
     if "wheel" in orch and not orch.get("sha256"):
-        fail(f"{conf}: [orchestrator] wheel needs its `sha256`")
+        fail(f"{conf}: [orchestrator] wheel needs its `sha256`", code=2)
     return {k: str(v) for k, v in orch.items()}
 
 
@@ -72,14 +77,14 @@ def wanted_state(orch: dict[str, str], test: bool) -> dict[str, str]:
     if "path" in orch:
         pyproject = (ROOT / orch["path"] / "pyproject.toml").resolve()
         if not pyproject.is_file():
-            fail(f"[orchestrator] path: no enlist checkout at {pyproject.parent}")
+            fail(f"[orchestrator] path: no enlist checkout at {pyproject.parent}", code=2)
         state["pyproject"] = digest(pyproject)
     return state
 
 
 def digest(path: Path) -> str:
     if not path.is_file():
-        fail(f"{path}: not found", "an enlistment commits its hash-pinned Python requirements in buildconf/")
+        fail(f"{path}: not found", "an enlistment commits its hash-pinned Python requirements in buildconf/", 2)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

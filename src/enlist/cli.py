@@ -12,13 +12,16 @@ import importlib
 import os
 import sys
 import traceback
-from typing import Protocol
+from typing import Protocol, cast
 
 from enlist import __version__
 from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("enlist.commands.new", "create a new enlistment (bootstrap.py, buildconf, dirs) in DIR"),
+    "env": ("enlist.commands.env", "print the environment of the enlistment prompt (--shell bash)"),
+    "shell": ("enlist.commands.shell", "open the enlistment prompt (bash) with its environment and aliases"),
     "version": ("enlist.commands.version", "print the version of enlist"),
 }
 
@@ -32,8 +35,10 @@ class Command(Protocol):
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    return "usage: enlist [-C DIR] COMMAND [ARGS]\n\ncommands:\n" + "\n".join(lines) + (
-        "\n\nRun `enlist COMMAND --help` for the options of a command."
+    return (
+        "usage: enlist [-C DIR] COMMAND [ARGS]\n\ncommands:\n"
+        + "\n".join(lines)
+        + ("\n\nRun `enlist COMMAND --help` for the options of a command.")
     )
 
 
@@ -56,7 +61,7 @@ def run(argv: list[str]) -> int:
         print(f"error: unknown command '{name}'\n  hint: one of {', '.join(sorted(COMMANDS))}", file=sys.stderr)
         return ExitCode.USAGE
     module_name, summary = COMMANDS[name]
-    command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+    command = cast(Command, importlib.import_module(module_name))
     parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
     command.configure(parser)
     try:
