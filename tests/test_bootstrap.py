@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import REPO, run_enlist
 
 
@@ -77,7 +76,10 @@ def test_a_changed_lock_sets_up_again(new_enlistment: Path) -> None:
 
 def test_the_prompt_has_the_environment_and_aliases(new_enlistment: Path) -> None:
     assert bootstrap(new_enlistment, "version").returncode == 0
-    script = "type bcz\ntype build\necho config=$ENLIST_CONFIG root=$PWD\nsetconfig fre-amd64\necho now=$ENLIST_CONFIG\nexit\n"
+    script = (
+        "type bcz\ntype build\necho config=$ENLIST_CONFIG root=$PWD\n"
+        "setconfig fre-amd64\necho now=$ENLIST_CONFIG\nexit\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}
     env["HOME"] = str(new_enlistment)  # no user ~/.bashrc in the way
     result = subprocess.run(
