@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from enlist import workspace
 from enlist.workspace import Settings
@@ -55,3 +57,17 @@ def prompt_environment(session: Session) -> dict[str, str]:
 def ensure_tools(session: Session) -> None:
     """Make sure every pinned package of the lock is restored (offline and quick when it already is)."""
     del session
+
+
+def cache_root() -> Path:
+    """The machine-wide cache: $ENLIST_CACHE, else $XDG_CACHE_HOME/enlist, else ~/.cache/enlist."""
+    if env := os.environ.get("ENLIST_CACHE"):
+        return Path(env).absolute()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).absolute() / "enlist"
+
+
+def doctor_checks(session: Session) -> list[tuple[str, Callable[[], Any]]]:
+    """Checks of the toolcache and feeds for `enlist doctor` (name, check returning a Finding)."""
+    del session
+    return []

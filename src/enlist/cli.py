@@ -19,6 +19,7 @@ from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": ("enlist.commands.doctor", "check that this machine can build the enlistment, with fixes"),
     "new": ("enlist.commands.new", "create a new enlistment (bootstrap.py, buildconf, dirs) in DIR"),
     "env": ("enlist.commands.env", "print the environment of the enlistment prompt (--shell bash)"),
     "shell": ("enlist.commands.shell", "open the enlistment prompt (bash) with its environment and aliases"),
