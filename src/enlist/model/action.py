@@ -43,6 +43,8 @@ class Action:
     after: tuple[str, ...] = ()  # order-only dependencies: ids of actions that must finish first
     publish: tuple[tuple[str, str], ...] = ()  # PUBLISH only: (src, dest) pairs
     description: str = ""  # one line for people: "CC projects/replica/lib/log.c"
+    stdout: str | None = None  # TEST: the declared output that receives the command's stdout and stderr, which
+    #                            the engine writes even when the command fails (a non-zero exit fails the action)
 
     @property
     def label(self) -> str:

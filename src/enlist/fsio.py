@@ -1,0 +1,36 @@
+"""Small file-system operations with the guarantees enlist needs (L2): nothing half-written.
+
+`write_atomic` writes a sibling temporary file and renames it over the target, so a reader (or a build that is
+interrupted) sees the old bytes or the new ones, never a mix. `write_if_changed` leaves an identical file alone,
+which keeps its mtime, and so the stat caches of enlist and of editors, untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` atomically unless the file already holds exactly these bytes; True when it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, data)
+    return True
