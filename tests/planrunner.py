@@ -25,8 +25,11 @@ class Outcome:
 
 
 def order(plan: Plan) -> list[Action]:
+    """Topological order over data and `after` edges; edges to actions outside the plan count as done."""
     writer = {out: a.id for a in plan.actions for out in a.outputs}
-    graph = {a.id: {*a.after, *(writer[i] for i in a.inputs if i in writer)} for a in plan.actions}
+    known = set(writer.values()) | {a.id for a in plan.actions}
+    graph = {a.id: {*(x for x in a.after if x in known), *(writer[i] for i in a.inputs if i in writer)}
+             for a in plan.actions}
     by_id = {a.id: a for a in plan.actions}
     return [by_id[i] for i in TopologicalSorter(graph).static_order()]
 

@@ -14,8 +14,8 @@ from enlist.errors import Location
 from enlist.model.project import Item, Pass, Project, Publish, SourceFile, TargetType, TestProgram
 from enlist.rules.spec import Consumption
 
+REPO_TOML = Path(__file__).resolve().parents[1] / "buildconf" / "enlist.toml"
 FILES = {
-    "buildconf/enlist.toml": "[enlistment]\nname = \"sample\"\nversion = \"2.5\"\n",
     "projects/lex/lex.h": "#ifndef LEX_H\n#define LEX_H\nint lex_count(const char *s);\nint lex_twice(int x);\n#endif\n",
     "projects/lex/lexer.re": """#include "lex.h"
 /* Counts the words of a string. */
@@ -49,7 +49,8 @@ int main(int argc, char **argv) {
 
 
 def write(root: Path) -> None:
-    for rel, text in FILES.items():
+    """The sources, and this repository's own buildconf/enlist.toml (its toolchain, configs and generators)."""
+    for rel, text in {**FILES, "buildconf/enlist.toml": REPO_TOML.read_text()}.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

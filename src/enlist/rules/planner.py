@@ -65,9 +65,7 @@ def plan(
 
 def _stamp_action(source: str, obj: str, toolchain: Toolchain, spec: BuildSpec) -> Action:
     depfile = obj.removesuffix(".o") + ".d"
-    argv = toolchain.compile_argv(
-        spec.absolute(source), spec.absolute(obj), spec.absolute(depfile), cxx=False, flags=()
-    )
+    argv = toolchain.compile_argv(source, obj, depfile, cxx=False, flags=())
     return Action(
         id=f"{STAMP_PROJECT}:stamp", kind=ActionKind.STAMP, project=STAMP_PROJECT, pass_=Pass.PASS2,
         argv=argv, inputs=(source,), outputs=(obj,), env=toolchain.env(spec.revision.time), depfile=depfile,

@@ -109,12 +109,12 @@ def _generate(project: Project, source: SourceFile, gen: Generator, ctx: Context
     values = {
         "tool": f"{tree.path}/{gen.tool}",
         "package": tree.path,
-        "input": spec.absolute(source.path),
-        "output": spec.absolute(outputs[0]),
-        "outdir": spec.absolute(project.obj_dir),
-        "depfile": spec.absolute(depfile) if depfile else "",
+        "input": source.path,
+        "output": outputs[0],
+        "outdir": project.obj_dir,
+        "depfile": depfile or "",
         "stem": stem,
-        "srcdir": spec.absolute(source.path.rpartition("/")[0]),
+        "srcdir": source.path.rpartition("/")[0] or ".",
     }
     env = dict(ctx.toolchain.plain_env(0))
     env.update((key, _expand(value, values)) for key, value in gen.env)
@@ -138,9 +138,7 @@ def _compile(project: Project, path: str, ctx: Context) -> Action:
     obj = f"{project.obj_dir}/{rel}.o"
     depfile = f"{project.obj_dir}/{rel}.d"
     cxx = language(path) == "cxx"
-    argv = ctx.toolchain.compile_argv(
-        spec.absolute(path), spec.absolute(obj), spec.absolute(depfile), cxx=cxx, flags=compile_flags(project, spec)
-    )
+    argv = ctx.toolchain.compile_argv(path, obj, depfile, cxx=cxx, flags=compile_flags(project, spec))
     return Action(
         id=f"{project.dir}:compile:{rel}",
         kind=ActionKind.COMPILE,
@@ -172,7 +170,7 @@ def _target(project: Project, compiles: list[Action], ctx: Context) -> Action | 
     if project.target_type is TargetType.LIBRARY:
         return Action(
             id=f"{project.dir}:archive", kind=ActionKind.ARCHIVE, project=project.dir, pass_=Pass.PASS1,
-            argv=ctx.toolchain.archive_argv(spec.absolute(output), [spec.absolute(o) for o in objects]),
+            argv=ctx.toolchain.archive_argv(output, objects),
             inputs=tuple(sorted(objects)), outputs=(output,), env=ctx.toolchain.env(0),
             description=f"AR {output}",
         )
@@ -180,7 +178,7 @@ def _target(project: Project, compiles: list[Action], ctx: Context) -> Action | 
     inputs = [*objects, ctx.stamp_object, *libs]
     cxx = has_cxx(project, ctx.settings) or any(lib in ctx.cxx_archives for lib in libs)
     argv = ctx.toolchain.link_argv(
-        spec.absolute(output), [spec.absolute(i) for i in inputs], cxx=cxx,
+        output, inputs, cxx=cxx,
         shared=project.target_type is TargetType.DYNLINK, flags=[f.value for f in project.linker_flags],
     )
     return Action(
