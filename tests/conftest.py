@@ -1,8 +1,8 @@
 """Shared fixtures: the real toolchain packages, fetched once per machine into the enlist cache.
 
-Until restore lands, `tool_trees` downloads the pinned wheels (ziglang 0.17.0, re2c 4.0) with pip, from the index
-pip is configured with, and unpacks each into `<cache>/test-trees/<sha256 of the wheel>/` (temp + rename, exec bits
-restored, under a lock so parallel workers share one copy).
+Until restore lands, `tool_trees` downloads the pinned wheels (ziglang 0.17.0, re2c 4.0) with pip, from the
+index pip is configured with, and unpacks each into `<cache>/test-trees/<sha256 of the wheel>/` (temp +
+rename, exec bits restored, under a lock so parallel workers share one copy).
 """
 
 from __future__ import annotations
@@ -39,8 +39,18 @@ def _fetch(name: str, version: str, wheels: Path) -> Path:
     found = sorted(wheels.glob(f"{name}-{version}-*.whl"))
     if not found:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-             f"{name}=={version}", "-d", str(wheels)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                f"{name}=={version}",
+                "-d",
+                str(wheels),
+            ],
             check=True,
         )
         found = sorted(wheels.glob(f"{name}-{version}-*.whl"))

@@ -1,8 +1,10 @@
-"""A tiny test-only runner: executes a `Plan` in topological order with plain subprocess calls, as the engine will.
+"""A tiny test-only runner: executes a `Plan` in topological order with plain subprocess calls, as the engine
+will.
 
 It honours what the plan promises the engine: generated files are written first, declared outputs are deleted
-before an action runs (so `ar rcs` never appends to a stale archive), parents of outputs exist, the environment is
-exactly `action.env`, publish copies pairs, and a TEST's stdout and stderr go to its `stdout` file.
+before an action runs (so `ar rcs` never appends to a stale archive), parents of outputs exist, the
+environment is exactly `action.env`, publish copies pairs, and a TEST's stdout and stderr go to its `stdout`
+file.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ def order(plan: Plan) -> list[Action]:
     """Topological order over data and `after` edges; edges to actions outside the plan count as done."""
     writer = {out: a.id for a in plan.actions for out in a.outputs}
     known = set(writer.values()) | {a.id for a in plan.actions}
-    graph = {a.id: {*(x for x in a.after if x in known), *(writer[i] for i in a.inputs if i in writer)}
-             for a in plan.actions}
+    graph = {
+        a.id: {*(x for x in a.after if x in known), *(writer[i] for i in a.inputs if i in writer)}
+        for a in plan.actions
+    }
     by_id = {a.id: a for a in plan.actions}
     return [by_id[i] for i in TopologicalSorter(graph).static_order()]
 

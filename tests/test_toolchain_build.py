@@ -1,4 +1,5 @@
-"""Real builds with the real zig and re2c: plans run by a tiny runner (tests/planrunner.py) in two enlistments at
+"""Real builds with the real zig and re2c: plans run by a tiny runner (tests/planrunner.py) in two enlistments
+at
 different paths must give byte-identical objects, archives, programs, shared libraries and manifests."""
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import planrunner
 import pytest
-import sample_enlistment as sample
 
+import planrunner
+import sample_enlistment as sample
 from enlist import compdb, manifest, workspace
-from enlist.model.action import ActionKind
 from enlist.model import project as model
+from enlist.model.action import ActionKind
 from enlist.rules.planner import plan
 from enlist.rules.settings import RuleSettings
 from enlist.rules.spec import BuildSpec, Plan, ToolTree
@@ -47,20 +48,20 @@ def build(root: Path, trees: dict[str, ToolTree], **spec_changes: object) -> Bui
 
 
 def outputs(root: Path) -> dict[str, bytes]:
-    """Every build output but depfiles (they name absolute paths, like compile_commands.json: machine-local)."""
+    """Every build output but depfiles (they name absolute paths: machine-local)."""
     found = {}
-    for top in ("projects", "public", "out"):
-        for path in sorted((root / top).rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and "/obj/" in f"/{rel}" or rel.startswith(("public/", "out/" + CONFIG)):
-                if path.is_file() and not rel.endswith(".d"):
-                    found[rel] = path.read_bytes()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        built = "/obj/" in rel or rel.startswith((f"public/{CONFIG}/", f"out/{CONFIG}/"))
+        if built and path.is_file() and not rel.endswith(".d"):
+            found[rel] = path.read_bytes()
     return found
 
 
 @pytest.fixture(scope="module")
-def two_builds(tool_trees: dict[str, ToolTree], tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-        tuple[Built, Built]]:
+def two_builds(
+    tool_trees: dict[str, ToolTree], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Built, Built]]:
     base = tmp_path_factory.mktemp("repro")
     roots = (base / "a" / "enl", base / "b" / "a much" / "deeper" / "place")
     for root in roots:
@@ -110,7 +111,9 @@ def test_the_manifest_records_revision_tools_and_published_digests(
     assert doc["tools"] == {"re2c": tool_trees["re2c"].sha256, "ziglang": tool_trees["ziglang"].sha256}
     assert doc["toolchain"] == {"kind": "zig", "target": "x86_64-linux-musl"}
     assert sorted(doc["published"]) == [
-        f"public/{CONFIG}/bin/app", f"public/{CONFIG}/bin/libgreet.so", f"public/{CONFIG}/inc/lex.h",
+        f"public/{CONFIG}/bin/app",
+        f"public/{CONFIG}/bin/libgreet.so",
+        f"public/{CONFIG}/inc/lex.h",
         f"public/{CONFIG}/lib/liblex.a",
     ]
     assert str(a.root) not in text and doc["lock"] is None
@@ -121,16 +124,24 @@ def test_compile_commands_name_real_commands_with_absolute_paths(two_builds: tup
     entries = json.loads((a.root / "compile_commands.json").read_text())
     root = a.root.resolve().as_posix()
     assert [e["file"] for e in entries] == [
-        f"{root}/projects/app/main.c", f"{root}/projects/greet/greet.c",
-        f"{root}/projects/lex/obj/{CONFIG}/lexer.c", f"{root}/projects/lex/util.c",
+        f"{root}/projects/app/main.c",
+        f"{root}/projects/greet/greet.c",
+        f"{root}/projects/lex/obj/{CONFIG}/lexer.c",
+        f"{root}/projects/lex/util.c",
     ]
     main = entries[0]
     assert main["directory"] == root
     assert f"-I{root}/public/{CONFIG}/inc" in main["arguments"]
     assert main["arguments"][0].startswith(a.spec.packages[1].path) and main["arguments"][1] == "cc"
     # run the recorded command as an editor's tooling would, from its directory
-    done = subprocess.run(main["arguments"], cwd=main["directory"], env=dict(a.plan.action(
-        "projects/app:compile:main.c").env), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        main["arguments"],
+        cwd=main["directory"],
+        env=dict(a.plan.action("projects/app:compile:main.c").env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -143,9 +154,13 @@ def test_an_official_build_changes_only_the_stamp_and_what_links_it(
     after = outputs(a.root)
     changed = sorted(path for path in before if before[path] != after.get(path))
     assert changed == [
-        f"out/{CONFIG}/manifest.json", f"out/{CONFIG}/stamp/enlist_stamp.c", f"out/{CONFIG}/stamp/enlist_stamp.o",
-        f"projects/app/obj/{CONFIG}/app", f"projects/greet/obj/{CONFIG}/libgreet.so",
-        f"public/{CONFIG}/bin/app", f"public/{CONFIG}/bin/libgreet.so",
+        f"out/{CONFIG}/manifest.json",
+        f"out/{CONFIG}/stamp/enlist_stamp.c",
+        f"out/{CONFIG}/stamp/enlist_stamp.o",
+        f"projects/app/obj/{CONFIG}/app",
+        f"projects/greet/obj/{CONFIG}/libgreet.so",
+        f"public/{CONFIG}/bin/app",
+        f"public/{CONFIG}/bin/libgreet.so",
     ]
     assert b"1.0.77" in after[f"public/{CONFIG}/bin/app"]
 
@@ -155,13 +170,16 @@ def test_a_failing_test_program_fails_its_action_and_keeps_its_output(
 ) -> None:
     a, _ = two_builds
     projects = sample.projects(CONFIG)
-    projects[2] = replace(projects[2], tests=(model.TestProgram("app", ("two words", "fail"), projects[2].target_location),))
+    projects[2] = replace(
+        projects[2], tests=(model.TestProgram("app", ("two words", "fail"), projects[2].target_location),)
+    )
     p = plan(projects, sample.CONSUMPTIONS, settings=a.rules, spec=a.spec)
     tests = [x for x in p.actions if x.kind is ActionKind.TEST]
     outcomes = planrunner.run(replace(p, actions=tuple(tests)), stop_on_failure=False)
     assert outcomes["projects/app:test:app"].returncode == 3
     assert (a.root / "projects/app/obj" / CONFIG / "app.test.log").read_text() == (
-        "words=2 twice=4 projects/app/main.c\n")
+        "words=2 twice=4 projects/app/main.c\n"
+    )
 
 
 def test_warm_up_builds_libc_once_then_skips(
@@ -170,3 +188,19 @@ def test_warm_up_builds_libc_once_then_skips(
     a, _ = two_builds
     warm_up(a.rules, tool_trees["ziglang"], archs=["amd64"])  # warm already (the builds linked), or warm now
     assert warm_up(a.rules, tool_trees["ziglang"], archs=["amd64"]) == []
+
+
+def test_the_host_toolchain_builds_the_same_enlistment(
+    tool_trees: dict[str, ToolTree], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample.write(tmp_path)
+    monkeypatch.setenv("ENLIST_TOOLCHAIN", "host")
+    built = build(tmp_path, tool_trees)
+    assert built.rules.toolchain.kind == "host"
+    assert built.plan.action("projects/app:link").argv[0] == dict(built.spec.host_tools)["cc"]
+    log = tmp_path / "projects/app/obj" / CONFIG / "app.test.log"
+    assert log.read_text() == "words=3 twice=6 projects/app/main.c\n"
+    assert json.loads(manifest.manifest_path(tmp_path, CONFIG).read_text())["toolchain"] == {
+        "kind": "host",
+        "target": "host",
+    }

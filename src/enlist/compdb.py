@@ -5,17 +5,20 @@ The JSON compilation database format (one object per compiled source, sorted by 
     [
       {
         "arguments": ["/home/me/.cache/enlist/.../ziglang/zig", "cc", "-target", "x86_64-linux-musl", ...,
-                      "-I/home/me/src/enl/projects/replica/inc", "-c", "/home/me/src/enl/projects/replica/lib/log.c",
-                      "-o", "/home/me/src/enl/projects/replica/lib/obj/chk-amd64/log.c.o"],
+                      "-I/home/me/src/enl/projects/replica/inc", "-MD", "-MF",
+                      "projects/replica/lib/obj/chk-amd64/log.c.d", "-c", "projects/replica/lib/log.c",
+                      "-o", "projects/replica/lib/obj/chk-amd64/log.c.o"],
         "directory": "/home/me/src/enl",
         "file": "/home/me/src/enl/projects/replica/lib/log.c",
         "output": "/home/me/src/enl/projects/replica/lib/obj/chk-amd64/log.c.o"
       }
     ]
 
-The commands are the real ones the build runs, with absolute paths (toolcache trees included), so navigation works
-without IDE project files. Unlike every other output, this file is about this machine: it is git-ignored, and it is
-rewritten only when its content changes, so editors do not re-index after a no-op build.
+The commands are the real ones the build runs: include directories and tools are absolute (toolcache trees
+included), and files of the enlistment are relative to `directory`, where the build runs them (an absolute
+source path would end up inside the object). Navigation works without IDE project files. Unlike every other
+output, this file is about this machine: it is git-ignored, and it is rewritten only when its content changes,
+so editors do not re-index after a no-op build.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Small file-system operations with the guarantees enlist needs (L2): nothing half-written.
 
 `write_atomic` writes a sibling temporary file and renames it over the target, so a reader (or a build that is
-interrupted) sees the old bytes or the new ones, never a mix. `write_if_changed` leaves an identical file alone,
-which keeps its mtime, and so the stat caches of enlist and of editors, untouched.
+interrupted) sees the old bytes or the new ones, never a mix. `write_if_changed` leaves an identical file
+alone, which keeps its mtime, and so the stat caches of enlist and of editors, untouched.
 """
 
 from __future__ import annotations

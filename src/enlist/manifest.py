@@ -63,7 +63,10 @@ def document(
         "lock": lock,
         "published": {path: published[path] for path in sorted(published)},
         "revision": {"commit": spec.revision.commit, "dirty": spec.revision.dirty},
-        "toolchain": {"kind": chosen.kind, "target": chosen.target(spec.arch) if chosen.kind == "zig" else "host"},
+        "toolchain": {
+            "kind": chosen.kind,
+            "target": chosen.target(spec.arch) if chosen.kind == "zig" else "host",
+        },
         "tools": {tree.name: tree.sha256 for tree in sorted(spec.packages, key=lambda t: t.name)},
     }
 
@@ -79,14 +82,15 @@ def write_manifest(plan: Plan, spec: BuildSpec, settings: RuleSettings) -> Path:
             published[path] = digest.of_file(root / path)
         except OSError as e:
             raise EnvironmentFault(
-                f"cannot hash published file {path}: {e.strerror}", hint="build again; the manifest needs every file"
+                f"cannot hash published file {path}: {e.strerror}",
+                hint="build again; the manifest needs every file",
             ) from e
     lock_path = root / LOCK_FILE
     lock = digest.of_file(lock_path) if lock_path.is_file() else None
     doc = document(plan, spec, settings, published=published, lock=lock)
-    path = manifest_path(root, spec.config)
-    write_atomic(path, canonical.pretty(doc).encode("utf-8"))
-    return path
+    target = manifest_path(root, spec.config)
+    write_atomic(target, canonical.pretty(doc).encode("utf-8"))
+    return target
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -100,7 +104,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise InputError(f"not a manifest: {e}", location=Location(shown)) from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(
-            f"not a manifest of format {FORMAT}", hint="was it written by another version of enlist?",
+            f"not a manifest of format {FORMAT}",
+            hint="was it written by another version of enlist?",
             location=Location(shown),
         )
     return data

@@ -1,10 +1,12 @@
 """The toolchain on this machine (L2): what the pure planner needs to be handed, and zig's libc warm-up.
 
-- `load_rules(settings, kind=None)`: the toolchain tables of `buildconf/enlist.toml`, with line numbers in errors.
-- `build_spec(settings, rules, config=..., packages=...)`: the `BuildSpec` of one build (revision from git, allowed
-  host variables, host tools on PATH, the per-user cache directory).
-- `warm_up(rules, zig, archs=...)`: build zig's libc for the configured targets into its global cache once, so the
-  first real link does not pay 35-60 s. It leaves a marker named after the exact flags and skips when it is there.
+- `load_rules(settings, kind=None)`: the toolchain tables of `buildconf/enlist.toml`, with line numbers in
+  errors.
+- `build_spec(settings, rules, config=..., packages=...)`: the `BuildSpec` of one build (revision from git,
+  allowed host variables, host tools on PATH, the per-user cache directory).
+- `warm_up(rules, zig, archs=...)`: build zig's libc for the configured targets into its global cache once, so
+  the first real link does not pay 35-60 s. It leaves a marker named after the exact flags and skips when it
+  is there.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from enlist.workspace import ENLIST_TOML, Settings
 
 WARM_C = "int main(void) { return 0; }\n"
 WARM_SHARED = "int enlist_warm(int x) { return x + 1; }\n"
-WARM_CXX = "#include <string>\nint main() { std::string s(\"warm\"); return s.size() == 4 ? 0 : 1; }\n"
+WARM_CXX = '#include <string>\nint main() { std::string s("warm"); return s.size() == 4 ? 0 : 1; }\n'
 
 
 def cache_dir() -> Path:
@@ -46,7 +48,9 @@ def load_rules(settings: Settings, kind: str | None = None) -> RuleSettings:
         text = (settings.root / ENLIST_TOML).read_text(encoding="utf-8")
     except OSError:
         text = ""
-    return rule_settings.parse(settings.raw, text=text, kind=kind or os.environ.get("ENLIST_TOOLCHAIN") or None)
+    return rule_settings.parse(
+        settings.raw, text=text, kind=kind or os.environ.get("ENLIST_TOOLCHAIN") or None
+    )
 
 
 def build_spec(
@@ -58,7 +62,7 @@ def build_spec(
     official: bool = False,
     build_number: int | None = None,
 ) -> BuildSpec:
-    """Everything the planner needs to know about this machine and this build; `packages` are restored trees."""
+    """All the planner needs to know about this machine and this build; `packages` are restored trees."""
     allowed = tuple((name, os.environ[name]) for name in settings.env_allow if name in os.environ)
     return BuildSpec(
         root=settings.root.resolve().as_posix(),
@@ -90,8 +94,9 @@ def host_tools(rules: RuleSettings) -> tuple[tuple[str, str], ...]:
 
 
 def warm_up(rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bool = False) -> list[str]:
-    """Link a tiny program and a tiny shared library (and a C++ program when `cxx`) with the link flags of every
-    flavor of each arch, in parallel (concurrent cold builds in one zig cache are safe). Returns the configs that
+    """Link a tiny program and a tiny shared library (and a C++ program when `cxx`) with the link flags of
+    every flavor of each arch, in parallel (concurrent cold builds in one zig cache are safe). Returns the
+    configs that
     were warmed now; a host toolchain has nothing to warm."""
     if rules.toolchain.kind != "zig":
         return []
@@ -112,8 +117,12 @@ def warm_up(rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bo
 
 def _warm_spec(zig: ToolTree, cache: Path, config: str) -> BuildSpec:
     return BuildSpec(
-        root="/nonexistent", config=config, version="0", revision=Revision("", True, 0),
-        packages=(_real(zig),), cache_dir=cache.as_posix(),
+        root="/nonexistent",
+        config=config,
+        version="0",
+        revision=Revision("", True, 0),
+        packages=(_real(zig),),
+        cache_dir=cache.as_posix(),
     )
 
 
@@ -128,8 +137,9 @@ def _warm_one(chain: Toolchain, marker: Path, *, cxx: bool) -> None:
         for name, text, is_cxx, shared in jobs:
             (work / name).write_text(text)
             out = work / (name + (".so" if shared else ".out"))
-            argv = chain.link_argv(str(out), [str(work / name)], cxx=is_cxx, shared=shared,
-                                   flags=["-fPIC"] if shared else [])
+            argv = chain.link_argv(
+                str(out), [str(work / name)], cxx=is_cxx, shared=shared, flags=["-fPIC"] if shared else []
+            )
             done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 raise EnvironmentFault(

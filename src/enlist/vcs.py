@@ -1,8 +1,8 @@
 """The revision of the enlistment (L2): commit, dirty state and commit time, read from git.
 
-Dirty means that tracked files differ from the commit (staged or not); untracked and ignored files do not count,
-so build outputs never make a tree dirty. Outside a git checkout, or without git, the revision is unknown:
-commit "", dirty, time 0; builds still work and their stamp says "unknown".
+Dirty means that tracked files differ from the commit (staged or not); untracked and ignored files do not
+count, so build outputs never make a tree dirty. Outside a git checkout, or without git, the revision is
+unknown: commit "", dirty, time 0; builds still work and their stamp says "unknown".
 """
 
 from __future__ import annotations

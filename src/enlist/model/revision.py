@@ -1,4 +1,4 @@
-"""The source revision a build is made from (L0): read by `enlist.vcs`, stamped and recorded in the manifest."""
+"""The source revision a build is made from (L0): read by `enlist.vcs`, stamped, recorded in the manifest."""
 
 from __future__ import annotations
 

@@ -2,19 +2,19 @@
 
     plan(projects, consumptions, settings=..., spec=...) -> Plan
 
-Edges of the plan: data edges are implicit (an action that lists another's output among its inputs runs after it);
-`after` holds the order-only edges that no declared input shows, because headers are discovered only by the
-compiler's depfile after a first run:
+Edges of the plan: data edges are implicit (an action that lists another's output among its inputs runs after
+it); `after` holds the order-only edges that no declared input shows, because headers are discovered only by
+the compiler's depfile after a first run:
 - a project's compiles wait for its own generate actions (generated headers);
-- a project's actions of pass N wait for its own publish actions of the passes before N (Razzle's order within one
-  project);
-- for each `Consumption` (consumer, consumer pass, producer, producer pass) from the project graph, the consumer's
-  actions of that pass and later wait for the producer's publish action of that pass, or for all of the producer's
-  actions of that pass where it publishes nothing. Other passes stay free: a consumer compiles while the library it
-  links is still being built.
+- a project's actions of pass N wait for its own publish actions of the passes before N (Razzle's order within
+  one project);
+- for each `Consumption` (consumer, consumer pass, producer, producer pass) from the project graph, the
+  consumer's actions of that pass and later wait for the producer's publish action of that pass, or for all of
+  the producer's actions of that pass where it publishes nothing. Other passes stay free: a consumer compiles
+  while the library it links is still being built.
 
-The version stamp (`enlist.rules.stamp`) is one STAMP action (project ".") compiled in pass2; every LINK lists its
-object as an input. Nothing else depends on it.
+The version stamp (`enlist.rules.stamp`) is one STAMP action (project ".") compiled in pass2; every LINK lists
+its object as an input. Nothing else depends on it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def plan(
     projects = sorted(projects, key=lambda p: p.dir)
     stamp_dir = stamp.stamp_dir(spec.config)
     ctx = Context(
-        settings=settings, spec=spec, toolchain=toolchain, stamp_object=f"{stamp_dir}/{stamp.STAMP_OBJECT}",
+        settings=settings,
+        spec=spec,
+        toolchain=toolchain,
+        stamp_object=f"{stamp_dir}/{stamp.STAMP_OBJECT}",
         cxx_archives=_cxx_archives(projects, settings),
     )
     actions: list[Action] = []
@@ -55,20 +58,31 @@ def plan(
     files: tuple[GeneratedFile, ...] = ()
     if any(a.kind is ActionKind.LINK for a in actions):
         version = stamp.stamp_version(spec.version, official=spec.official, build_number=spec.build_number)
-        source = GeneratedFile(f"{stamp_dir}/{stamp.STAMP_SOURCE}", stamp.stamp_source(version, spec.revision))
+        source = GeneratedFile(
+            f"{stamp_dir}/{stamp.STAMP_SOURCE}", stamp.stamp_source(version, spec.revision)
+        )
         actions.append(_stamp_action(source.path, ctx.stamp_object, toolchain, spec))
         files = (source,)
     _check_outputs(actions, projects)
     actions = _with_order_edges(actions, consumptions)
-    return Plan(actions=tuple(sorted(actions, key=lambda a: a.id)), roots=_roots(spec, toolchain), files=files)
+    return Plan(
+        actions=tuple(sorted(actions, key=lambda a: a.id)), roots=_roots(spec, toolchain), files=files
+    )
 
 
 def _stamp_action(source: str, obj: str, toolchain: Toolchain, spec: BuildSpec) -> Action:
     depfile = obj.removesuffix(".o") + ".d"
     argv = toolchain.compile_argv(source, obj, depfile, cxx=False, flags=())
     return Action(
-        id=f"{STAMP_PROJECT}:stamp", kind=ActionKind.STAMP, project=STAMP_PROJECT, pass_=Pass.PASS2,
-        argv=argv, inputs=(source,), outputs=(obj,), env=toolchain.env(spec.revision.time), depfile=depfile,
+        id=f"{STAMP_PROJECT}:stamp",
+        kind=ActionKind.STAMP,
+        project=STAMP_PROJECT,
+        pass_=Pass.PASS2,
+        argv=argv,
+        inputs=(source,),
+        outputs=(obj,),
+        env=toolchain.env(spec.revision.time),
+        depfile=depfile,
         description=f"STAMP {source}",
     )
 
@@ -122,8 +136,11 @@ def _with_order_edges(actions: list[Action], consumptions: Iterable[Consumption]
         if action.kind is ActionKind.COMPILE:
             after.update(a.id for a in by_pass.get((action.project, Pass.PASS0), []))
         if action.kind is not ActionKind.PUBLISH:
-            after.update(publishes[(action.project, p)] for p in Pass if p < action.pass_
-                         and (action.project, p) in publishes)
+            after.update(
+                publishes[(action.project, p)]
+                for p in Pass
+                if p < action.pass_ and (action.project, p) in publishes
+            )
         for edge in consumed.get(action.project, ()):
             if action.pass_ >= edge.consumer_pass:
                 after.update(finish(edge.producer, edge.producer_pass))

@@ -2,11 +2,12 @@
 pass) and test (postbuild). Edges between projects are added afterwards by `enlist.rules.planner`.
 
 Output names under the project's $(O) (DESIGN.md §2):
-- objects: `$(O)/<source path relative to the project, or to $(O) for generated sources>.o` (`lexer.c.o`), depfiles
-  beside them (`lexer.c.d`); a source outside the project is named `_/<path from the enlistment root>`, one in a
-  package tree `_pkg/<package>/<path in the tree>`;
+- objects: `$(O)/<source path relative to the project, or to $(O) for generated sources>.o` (`lexer.c.o`),
+  depfiles beside them (`lexer.c.d`); a source outside the project is named `_/<path from the enlistment
+  root>`, one in a package tree `_pkg/<package>/<path in the tree>`;
 - LIBRARY `lib<name>.a`, DYNLINK `lib<name>.so` (soname `lib<name>.so`), PROGRAM `<name>`;
-- generator outputs as the generator's `outputs` patterns say; test output `<program>.test.log` (stdout + stderr).
+- generator outputs as the generator's `outputs` patterns say; test output `<program>.test.log` (stdout +
+  stderr).
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def project_actions(project: Project, ctx: Context) -> list[Action]:
 def _generated(project: Project, settings: RuleSettings) -> list[tuple[SourceFile, Generator]]:
     found = []
     for source in project.sources:
-        gen = settings.generator(source.generator) if source.generator else settings.generator_for(source.path)
+        gen = (
+            settings.generator(source.generator) if source.generator else settings.generator_for(source.path)
+        )
         if gen is not None:
             found.append((source, gen))
     return found
@@ -89,7 +92,9 @@ def _direct_sources(project: Project, settings: RuleSettings) -> list[str]:
 
 def _compiled_paths(project: Project, settings: RuleSettings) -> list[str]:
     generated = [
-        _expand(pattern, {"stem": _stem(s.path)}) for s, gen in _generated(project, settings) for pattern in gen.outputs
+        _expand(pattern, {"stem": _stem(s.path)})
+        for s, gen in _generated(project, settings)
+        for pattern in gen.outputs
     ]
     return [*_direct_sources(project, settings), *generated]
 
@@ -169,22 +174,36 @@ def _target(project: Project, compiles: list[Action], ctx: Context) -> Action | 
     objects = [a.outputs[0] for a in compiles]
     if project.target_type is TargetType.LIBRARY:
         return Action(
-            id=f"{project.dir}:archive", kind=ActionKind.ARCHIVE, project=project.dir, pass_=Pass.PASS1,
+            id=f"{project.dir}:archive",
+            kind=ActionKind.ARCHIVE,
+            project=project.dir,
+            pass_=Pass.PASS1,
             argv=ctx.toolchain.archive_argv(output, objects),
-            inputs=tuple(sorted(objects)), outputs=(output,), env=ctx.toolchain.env(0),
+            inputs=tuple(sorted(objects)),
+            outputs=(output,),
+            env=ctx.toolchain.env(0),
             description=f"AR {output}",
         )
     libs = [lib.value for lib in project.target_libs]
     inputs = [*objects, ctx.stamp_object, *libs]
     cxx = has_cxx(project, ctx.settings) or any(lib in ctx.cxx_archives for lib in libs)
     argv = ctx.toolchain.link_argv(
-        output, inputs, cxx=cxx,
-        shared=project.target_type is TargetType.DYNLINK, flags=[f.value for f in project.linker_flags],
+        output,
+        inputs,
+        cxx=cxx,
+        shared=project.target_type is TargetType.DYNLINK,
+        flags=[f.value for f in project.linker_flags],
     )
     return Action(
-        id=f"{project.dir}:link", kind=ActionKind.LINK, project=project.dir, pass_=Pass.PASS2,
-        argv=argv, inputs=tuple(sorted(set(inputs))), outputs=(output,),
-        env=ctx.toolchain.env(spec.revision.time), description=f"LINK {output}",
+        id=f"{project.dir}:link",
+        kind=ActionKind.LINK,
+        project=project.dir,
+        pass_=Pass.PASS2,
+        argv=argv,
+        inputs=tuple(sorted(set(inputs))),
+        outputs=(output,),
+        env=ctx.toolchain.env(spec.revision.time),
+        description=f"LINK {output}",
     )
 
 
@@ -192,11 +211,19 @@ def _publishes(project: Project) -> list[Action]:
     actions = []
     for pass_ in sorted({p.pass_ for p in project.publish}):
         pairs = sorted({(p.src, p.dest) for p in project.publish if p.pass_ is pass_})
-        actions.append(Action(
-            id=f"{project.dir}:publish:{pass_.label}", kind=ActionKind.PUBLISH, project=project.dir, pass_=pass_,
-            argv=(), inputs=tuple(sorted({src for src, _ in pairs})), outputs=tuple(sorted(d for _, d in pairs)),
-            publish=tuple(pairs), description=f"PUBLISH {project.dir} {pass_.label}",
-        ))
+        actions.append(
+            Action(
+                id=f"{project.dir}:publish:{pass_.label}",
+                kind=ActionKind.PUBLISH,
+                project=project.dir,
+                pass_=pass_,
+                argv=(),
+                inputs=tuple(sorted({src for src, _ in pairs})),
+                outputs=tuple(sorted(d for _, d in pairs)),
+                publish=tuple(pairs),
+                description=f"PUBLISH {project.dir} {pass_.label}",
+            )
+        )
     return actions
 
 
@@ -210,12 +237,21 @@ def _tests(project: Project, target: Action | None, ctx: Context) -> list[Action
         seen[base] = seen.get(base, 0) + 1
         suffix = "" if seen[base] == 1 else f".{seen[base]}"
         log = f"{project.obj_dir}/{base}{suffix}.test.log"
-        actions.append(Action(
-            id=f"{project.dir}:test:{base}{suffix}", kind=ActionKind.TEST, project=project.dir,
-            pass_=Pass.POSTBUILD, argv=(ctx.spec.absolute(program), *test.args), inputs=(program,),
-            outputs=(log,), env=ctx.toolchain.plain_env(0), cwd=project.dir, stdout=log,
-            description=f"TEST {program}",
-        ))
+        actions.append(
+            Action(
+                id=f"{project.dir}:test:{base}{suffix}",
+                kind=ActionKind.TEST,
+                project=project.dir,
+                pass_=Pass.POSTBUILD,
+                argv=(ctx.spec.absolute(program), *test.args),
+                inputs=(program,),
+                outputs=(log,),
+                env=ctx.toolchain.plain_env(0),
+                cwd=project.dir,
+                stdout=log,
+                description=f"TEST {program}",
+            )
+        )
     return actions
 
 

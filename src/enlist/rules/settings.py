@@ -3,13 +3,13 @@
 Schema (every key optional unless marked; see docs/toolchain.md for the why of each default):
 
     [toolchain]
-    kind = "zig"                        # "zig" (default) or "host" (the system cc: for comparisons, never the default)
-    package = "ziglang"                 # zig only: the package (buildconf/packages.toml) holding zig
-    tool = "ziglang/zig"                # zig only: the zig executable inside that package's tree
-    cpu = "baseline"                    # zig only: -mcpu; "baseline" keeps objects independent of the build machine
-    cflags = ["-fPIC"]                  # every C and C++ compile, after the reproducibility flags
-    cxxflags = []                       # C++ compiles only, after cflags
-    ldflags = []                        # every link of a program or shared library
+    kind = "zig"                # "zig" (default) or "host" (the system cc, for comparisons; not a default)
+    package = "ziglang"         # zig only: the package (buildconf/packages.toml) holding zig
+    tool = "ziglang/zig"        # zig only: the zig executable inside that package's tree
+    cpu = "baseline"            # zig only: -mcpu; "baseline" keeps objects independent of the build machine
+    cflags = ["-fPIC"]          # every C and C++ compile, after the reproducibility flags
+    cxxflags = []               # C++ compiles only, after cflags
+    ldflags = []                # every link of a program or shared library
 
     [toolchain.targets]                 # zig only: the config's arch -> target with a pinned libc
     amd64 = "x86_64-linux-musl"
@@ -31,12 +31,14 @@ Schema (every key optional unless marked; see docs/toolchain.md for the why of e
     outputs = ["{stem}.c"]              # required: names under $(O); C/C++ ones are compiled in pass1
     env = { }                           # extra variables of the command (templates allowed)
 
-Templates in `argv`, `outputs` and `env` values: `{tool}` and `{package}` (absolute paths in the restored tree),
-`{input}` (the source), `{output}` (the first output), `{outdir}` ($(O)), `{depfile}` (a depfile the tool writes,
-which makes the action record discovered includes), `{stem}` (the source's file name without its extension),
-`{srcdir}` (the source's directory). All paths are absolute.
+Templates in `argv`, `outputs` and `env` values: `{tool}` and `{package}` (absolute paths in the restored
+tree), `{input}` (the source), `{output}` (the first output), `{outdir}` ($(O)), `{depfile}` (a depfile the
+tool writes, which makes the action record discovered includes), `{stem}` (the source's file name without its
+extension), `{srcdir}` (the source's directory). Tool and package paths are absolute; the others are relative
+to the enlistment root, where every command runs.
 
-Errors point at the line of the table or key in `buildconf/enlist.toml` when the text of the file is handed in.
+Errors point at the line of the table or key in `buildconf/enlist.toml` when the text of the file is handed
+in.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ SHOWN = "buildconf/enlist.toml"
 FLAVORS = ("chk", "fre")
 KINDS = ("zig", "host")
 PLACEHOLDERS = frozenset({"tool", "package", "input", "output", "outdir", "depfile", "stem", "srcdir"})
+NOWHERE = Location(SHOWN)  # frozen: one shared default is safe
 DEFAULT_TARGETS = (("amd64", "x86_64-linux-musl"),)
 _PLACEHOLDER_RE = re.compile(r"\{([a-z]*)\}")
 
@@ -74,7 +77,7 @@ class ToolchainSettings:
     cxxflags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
     host: HostTools = HostTools()
-    location: Location = Location(SHOWN)
+    location: Location = NOWHERE
 
     def target(self, arch: str) -> str:
         for name, triple in self.targets:
@@ -83,7 +86,7 @@ class ToolchainSettings:
         known = ", ".join(name for name, _ in self.targets) or "none"
         raise ConfigError(
             f"no zig target for arch '{arch}'",
-            hint=f"add `{arch} = \"<triple>\"` to [toolchain.targets] (known: {known})",
+            hint=f'add `{arch} = "<triple>"` to [toolchain.targets] (known: {known})',
             location=self.location,
         )
 
@@ -103,7 +106,7 @@ class Generator:
     argv: tuple[str, ...]
     outputs: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
-    location: Location = Location(SHOWN)
+    location: Location = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ class RuleSettings:
 
 
 def parse(raw: Mapping[str, Any], *, text: str = "", kind: str | None = None) -> RuleSettings:
-    """Validate the toolchain tables of an `enlist.toml` already read as TOML. `kind` overrides [toolchain] kind."""
+    """Validate the toolchain tables of an `enlist.toml` read as TOML; `kind` overrides [toolchain] kind."""
     where = _Locator(text)
     toolchain = _toolchain(_table(raw, "toolchain", where), where, kind)
     configs_raw = _table(raw, "configs", where)
@@ -139,13 +142,20 @@ def parse(raw: Mapping[str, Any], *, text: str = "", kind: str | None = None) ->
     for flavor, table in sorted(configs_raw.items()):
         loc = where.at(f"configs.{flavor}")
         if flavor not in FLAVORS:
-            raise ConfigError(f"unknown flavor [configs.{flavor}]", hint="flavors are chk and fre", location=loc)
+            raise ConfigError(
+                f"unknown flavor [configs.{flavor}]", hint="flavors are chk and fre", location=loc
+            )
         table = _as_table(table, f"configs.{flavor}", loc)
         _no_unknown_keys(table, {"cflags", "ldflags"}, f"configs.{flavor}", where)
-        configs.append((flavor, ConfigFlags(
-            cflags=_strings(table, "cflags", f"configs.{flavor}", where),
-            ldflags=_strings(table, "ldflags", f"configs.{flavor}", where),
-        )))
+        configs.append(
+            (
+                flavor,
+                ConfigFlags(
+                    cflags=_strings(table, "cflags", f"configs.{flavor}", where),
+                    ldflags=_strings(table, "ldflags", f"configs.{flavor}", where),
+                ),
+            )
+        )
     generators = tuple(
         _generator(name, _as_table(table, f"generators.{name}", where.at(f"generators.{name}")), where)
         for name, table in sorted(_table(raw, "generators", where).items())
@@ -156,12 +166,17 @@ def parse(raw: Mapping[str, Any], *, text: str = "", kind: str | None = None) ->
 
 def _toolchain(table: Mapping[str, Any], where: _Locator, override: str | None) -> ToolchainSettings:
     _no_unknown_keys(
-        table, {"kind", "package", "tool", "cpu", "targets", "cflags", "cxxflags", "ldflags", "host"}, "toolchain", where
+        table,
+        {"kind", "package", "tool", "cpu", "targets", "cflags", "cxxflags", "ldflags", "host"},
+        "toolchain",
+        where,
     )
     kind = override or _string(table, "kind", "toolchain", where, "zig")
     if kind not in KINDS:
         raise ConfigError(
-            f"unknown toolchain kind '{kind}'", hint="one of: zig, host", location=where.at("toolchain", "kind")
+            f"unknown toolchain kind '{kind}'",
+            hint="one of: zig, host",
+            location=where.at("toolchain", "kind"),
         )
     package = _string(table, "package", "toolchain", where, "ziglang")
     targets_raw = _as_table(table.get("targets", {}), "toolchain.targets", where.at("toolchain.targets"))
@@ -170,8 +185,12 @@ def _toolchain(table: Mapping[str, Any], where: _Locator, override: str | None) 
     )
     host_raw = _as_table(table.get("host", {}), "toolchain.host", where.at("toolchain.host"))
     _no_unknown_keys(host_raw, {"cc", "cxx", "ar"}, "toolchain.host", where)
-    host = HostTools(**{key: _string(host_raw, key, "toolchain.host", where, default)
-                        for key, default in (("cc", "cc"), ("cxx", "c++"), ("ar", "ar"))})
+    host = HostTools(
+        **{
+            key: _string(host_raw, key, "toolchain.host", where, default)
+            for key, default in (("cc", "cc"), ("cxx", "c++"), ("ar", "ar"))
+        }
+    )
     return ToolchainSettings(
         kind=kind,
         package=package,
@@ -191,12 +210,15 @@ def _generator(name: str, table: Mapping[str, Any], where: _Locator) -> Generato
     _no_unknown_keys(table, {"extensions", "package", "tool", "argv", "outputs", "env"}, path, where)
     for key in ("extensions", "package", "tool", "argv", "outputs"):
         if key not in table:
-            raise ConfigError(f"[{path}] needs `{key}`", hint="see docs/toolchain.md", location=where.at(path))
+            raise ConfigError(
+                f"[{path}] needs `{key}`", hint="see docs/toolchain.md", location=where.at(path)
+            )
     extensions = _strings(table, "extensions", path, where)
     for ext in extensions:
         if not ext.startswith(".") or len(ext) < 2:
             raise ConfigError(
-                f"[{path}] extension '{ext}' must start with a dot", hint='e.g. extensions = [".re"]',
+                f"[{path}] extension '{ext}' must start with a dot",
+                hint='e.g. extensions = [".re"]',
                 location=where.at(path, "extensions"),
             )
     env_raw = _as_table(table.get("env", {}), f"{path}.env", where.at(path, "env"))
@@ -259,7 +281,9 @@ def _strings(table: Mapping[str, Any], key: str, path: str, where: _Locator) -> 
     value = table.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
-            f"[{path}] `{key}` must be a list of strings", hint=f'e.g. {key} = ["..."]', location=where.at(path, key)
+            f"[{path}] `{key}` must be a list of strings",
+            hint=f'e.g. {key} = ["..."]',
+            location=where.at(path, key),
         )
     return tuple(value)
 
@@ -268,13 +292,14 @@ def _no_unknown_keys(table: Mapping[str, Any], known: set[str], path: str, where
     for key in sorted(table):
         if key not in known:
             raise ConfigError(
-                f"[{path}] unknown key `{key}`", hint="known keys: " + ", ".join(sorted(known)),
+                f"[{path}] unknown key `{key}`",
+                hint="known keys: " + ", ".join(sorted(known)),
                 location=where.at(path, key),
             )
 
 
 class _Locator:
-    """Finds the line of a table header or of a key inside it in the TOML text (tomllib keeps no positions)."""
+    """Finds the line of a table header, or of a key in it, in the TOML text (tomllib keeps no positions)."""
 
     _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
     _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")

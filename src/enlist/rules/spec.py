@@ -16,7 +16,7 @@ from enlist.model.revision import Revision
 
 @dataclass(frozen=True, slots=True)
 class ToolTree:
-    """A restored package: its name, the sha256 of its archive and the real absolute path of its unpacked tree."""
+    """A restored package: its name, the sha256 of its archive, the real path of its unpacked tree."""
 
     name: str
     sha256: str
@@ -36,7 +36,9 @@ class BuildSpec:
     revision: Revision
     packages: tuple[ToolTree, ...] = ()
     cache_dir: str = ""  # absolute, writable, per user: ENLIST_CACHE (zig's global cache lives below it)
-    host_env: tuple[tuple[str, str], ...] = ()  # host variables allowed by [environment] allow, with their values
+    host_env: tuple[
+        tuple[str, str], ...
+    ] = ()  # host variables allowed by [environment] allow, with their values
     host_tools: tuple[tuple[str, str], ...] = ()  # host toolchain only: ("cc"|"cxx"|"ar", absolute path)
     official: bool = False
     build_number: int | None = None
@@ -64,7 +66,7 @@ class BuildSpec:
         return None
 
     def absolute(self, path: str) -> str:
-        """An enlistment-relative path as the absolute path that tools see; absolute paths stay as they are."""
+        """An enlistment-relative path as an absolute one; absolute paths stay as they are."""
         if path.startswith("/"):
             return path
         return self.root if path in ("", ".") else f"{self.root}/{path}"
@@ -72,7 +74,8 @@ class BuildSpec:
 
 @dataclass(frozen=True, slots=True)
 class Consumption:
-    """An edge of the project graph: `consumer`'s actions from `consumer_pass` on need what `producer` makes in
+    """An edge of the project graph: `consumer`'s actions from `consumer_pass` on need what `producer` makes
+    in
     `producer_pass` (its publish action of that pass, or, without one, its actions of that pass)."""
 
     consumer: str
@@ -83,8 +86,9 @@ class Consumption:
 
 @dataclass(frozen=True, slots=True)
 class GeneratedFile:
-    """A file whose whole content the planner decides (the version stamp source). The build writes it before it
-    runs the actions, only when its bytes differ (temp + rename), so an unchanged stamp keeps its cache hits."""
+    """A file whose whole content the planner decides (the version stamp source). The build writes it before
+    it runs the actions, only when its bytes differ (temp + rename), so an unchanged stamp keeps its cache
+    hits."""
 
     path: str  # enlistment-relative
     content: str

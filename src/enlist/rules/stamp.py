@@ -1,5 +1,5 @@
-"""The version stamp (L1, pure): one generated C file, compiled once per build and linked into every program and
-shared library in pass2, so that a new build number or commit changes only that object and the links.
+"""The version stamp (L1, pure): one generated C file, compiled once per build and linked into every program
+and shared library in pass2, so that a new build number or commit changes only that object and the links.
 
     out/<config>/stamp/enlist_stamp.c:
 
@@ -8,8 +8,9 @@ shared library in pass2, so that a new build number or commit changes only that 
     __attribute__((used, retain)) const char enlist_stamp_commit[] = "<commit>[-dirty]";
 
 Dev builds stamp `<version>.0-dev`, official builds `<version>.<build number>`; both stamp the commit (marked
-`-dirty` when tracked files differ from it, `unknown` outside git). `used, retain` keep the strings in stripped,
-section-collected programs, so `strings prog | grep enlist` finds them. No compiled object depends on the stamp.
+`-dirty` when tracked files differ from it, `unknown` outside git). `used, retain` keep the strings in
+stripped, section-collected programs, so `strings prog | grep enlist` finds them. No compiled object depends
+on the stamp.
 """
 
 from __future__ import annotations

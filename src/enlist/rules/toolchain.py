@@ -1,14 +1,14 @@
 """The command lines of the toolchain (L1, pure): compile, archive and link with zig (or the host cc).
 
 Reproducibility (../shared/facts/toolchain.md, measured): an explicit target with a pinned libc and
-`-mcpu=baseline`; `-g0` objects unless a config asks for `-g`; `-s` on every link (zig's libc objects carry its
-paths); `-fdebug-compilation-dir=.` and `-ffile-prefix-map` for the enlistment (-> `.`) and for the real path of the
-zig directory (-> `/zig`); `zig ar rcs`; and a scrubbed environment, because zig reads `C_INCLUDE_PATH`,
-`LIBRARY_PATH`, `NIX_*`, `ZIG_LIB_DIR` and `ZIG_LIBC` from it.
+`-mcpu=baseline`; `-g0` objects unless a config asks for `-g`; `-s` on every link (zig's libc objects carry
+its paths); `-fdebug-compilation-dir=.` and `-ffile-prefix-map` for the enlistment (-> `.`) and for the real
+path of the zig directory (-> `/zig`); `zig ar rcs`; and a scrubbed environment, because zig reads
+`C_INCLUDE_PATH`, `LIBRARY_PATH`, `NIX_*`, `ZIG_LIB_DIR` and `ZIG_LIBC` from it.
 
-The environment of every command is complete (nothing inherited): `TZ=UTC`, `LC_ALL=C`, `SOURCE_DATE_EPOCH`, the
-variables allowed by `[environment] allow`, and for zig `ZIG_GLOBAL_CACHE_DIR` (per user, named after the zig
-package's sha256, warmed by restore) and `ZIG_LOCAL_CACHE_DIR` (per enlistment, `out/zig-cache`).
+The environment of every command is complete (nothing inherited): `TZ=UTC`, `LC_ALL=C`, `SOURCE_DATE_EPOCH`,
+the variables allowed by `[environment] allow`, and for zig `ZIG_GLOBAL_CACHE_DIR` (per user, named after the
+zig package's sha256, warmed by restore) and `ZIG_LOCAL_CACHE_DIR` (per enlistment, `out/zig-cache`).
 """
 
 from __future__ import annotations
@@ -21,18 +21,29 @@ from enlist.rules.settings import RuleSettings
 from enlist.rules.spec import BuildSpec
 
 LANGUAGES = {
-    ".c": "c", ".s": "c", ".S": "c",
-    ".cc": "cxx", ".cpp": "cxx", ".cxx": "cxx", ".c++": "cxx", ".C": "cxx",
-    ".h": "header", ".hh": "header", ".hpp": "header", ".hxx": "header", ".inc": "header", ".inl": "header",
+    ".c": "c",
+    ".s": "c",
+    ".S": "c",
+    ".cc": "cxx",
+    ".cpp": "cxx",
+    ".cxx": "cxx",
+    ".c++": "cxx",
+    ".C": "cxx",
+    ".h": "header",
+    ".hh": "header",
+    ".hpp": "header",
+    ".hxx": "header",
+    ".inc": "header",
+    ".inl": "header",
 }
 LOCAL_CACHE = "out/zig-cache"
 HOST_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def language(path: str) -> str | None:
-    """"c" or "cxx" for a file the compiler takes, "header" for one it only includes, None otherwise."""
+    """ "c" or "cxx" for a file the compiler takes, "header" for one it only includes, None otherwise."""
     name = path.rpartition("/")[2]
-    return LANGUAGES.get(name[name.rfind("."):]) if "." in name else None
+    return LANGUAGES.get(name[name.rfind(".") :]) if "." in name else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +58,12 @@ class Toolchain:
     cxx_flags: tuple[str, ...]
     link_flags: tuple[str, ...]
     base_env: tuple[tuple[str, str], ...]  # the compiler's, but SOURCE_DATE_EPOCH
-    common_env: tuple[tuple[str, str], ...]  # every other command's (generators, tests), but SOURCE_DATE_EPOCH
-    extra_roots: tuple[tuple[str, str], ...] = ()  # (absolute path, symbol) for cache keys, beyond package trees
+    common_env: tuple[
+        tuple[str, str], ...
+    ]  # every other command's (generators, tests), but SOURCE_DATE_EPOCH
+    extra_roots: tuple[
+        tuple[str, str], ...
+    ] = ()  # (absolute path, symbol) for cache keys, beyond package trees
 
     def env(self, source_date_epoch: int) -> tuple[tuple[str, str], ...]:
         """The complete environment of a compiler, archiver or linker command."""
@@ -82,11 +97,16 @@ def resolve(settings: RuleSettings, spec: BuildSpec) -> Toolchain:
     common_env = tuple(sorted({**dict(spec.host_env), "LC_ALL": "C", "TZ": "UTC"}.items()))
     if chosen.kind == "host":
         tools = dict(spec.host_tools)
-        cc, cxx, ar = (tools.get(key, default) for key, default in
-                       (("cc", chosen.host.cc), ("cxx", chosen.host.cxx), ("ar", chosen.host.ar)))
+        cc, cxx, ar = (
+            tools.get(key, default)
+            for key, default in (("cc", chosen.host.cc), ("cxx", chosen.host.cxx), ("ar", chosen.host.ar))
+        )
         prefix = (f"-ffile-prefix-map={spec.root}=.", f"-fdebug-prefix-map={spec.root}=.")
         return Toolchain(
-            kind="host", cc=(cc,), cxx=(cxx,), ar=(ar, "rcsD"),
+            kind="host",
+            cc=(cc,),
+            cxx=(cxx,),
+            ar=(ar, "rcsD"),
             compile_flags=("-g0", *prefix, *chosen.cflags, *config.cflags),
             cxx_flags=chosen.cxxflags,
             link_flags=("-s", *chosen.ldflags, *config.ldflags),
@@ -110,11 +130,18 @@ def resolve(settings: RuleSettings, spec: BuildSpec) -> Toolchain:
         "ZIG_LOCAL_CACHE_DIR": spec.absolute(LOCAL_CACHE),
     }
     return Toolchain(
-        kind="zig", cc=(zig, "cc"), cxx=(zig, "c++"), ar=(zig, "ar", "rcs"),
+        kind="zig",
+        cc=(zig, "cc"),
+        cxx=(zig, "c++"),
+        ar=(zig, "ar", "rcs"),
         compile_flags=(
-            *target, "-g0", "-fdebug-compilation-dir=.",
-            f"-ffile-prefix-map={spec.root}=.", f"-ffile-prefix-map={zig_dir}=/zig",
-            *chosen.cflags, *config.cflags,
+            *target,
+            "-g0",
+            "-fdebug-compilation-dir=.",
+            f"-ffile-prefix-map={spec.root}=.",
+            f"-ffile-prefix-map={zig_dir}=/zig",
+            *chosen.cflags,
+            *config.cflags,
         ),
         cxx_flags=chosen.cxxflags,
         link_flags=(*target, "-s", *chosen.ldflags, *config.ldflags),
@@ -125,7 +152,7 @@ def resolve(settings: RuleSettings, spec: BuildSpec) -> Toolchain:
 
 
 def zig_global_cache(cache_dir: str, zig_sha256: str) -> str:
-    """zig's global cache (its libc builds): per user, one per zig package, so a new zig never sees stale libc."""
+    """zig's global cache (its libc builds): one per user and zig package."""
     return f"{cache_dir.rstrip('/')}/zig/{zig_sha256}"
 
 
