@@ -274,3 +274,13 @@ def test_the_host_toolchain_uses_the_handed_in_tools() -> None:
     assert "-target" not in compile_.argv and "-fdebug-prefix-map=/src/enl=." in compile_.argv
     assert p.action("projects/lex:archive").argv[:2] == ("/usr/bin/ar", "rcsD")
     assert "ZIG_GLOBAL_CACHE_DIR" not in dict(compile_.env)
+
+
+def test_a_source_naming_an_unknown_generator_is_an_error_at_its_line() -> None:
+    source = SourceFile("projects/greet/grammar.y", sample._loc("projects/greet", 4), generator="bison")
+    with pytest.raises(DescriptorError) as caught:
+        plan([_project(sources=(source,))], settings=rules(), spec=spec())
+    assert caught.value.render() == (
+        "projects/greet/sources:4: no code generator named 'bison' for 'projects/greet/grammar.y'\n"
+        "  hint: declare it as [generators.NAME] in buildconf/enlist.toml"
+    )

@@ -23,7 +23,7 @@ class ActionKind(enum.Enum):
     COMPILE = "compile"  # one C/C++ translation unit -> object (+ depfile)
     ARCHIVE = "archive"  # objects -> static library
     LINK = "link"  # objects + libraries -> program or shared library
-    STAMP = "stamp"  # version stamp object for official builds (pass2)
+    STAMP = "stamp"  # the version stamp object linked into programs and shared libraries (pass2)
     PUBLISH = "publish"  # copy outputs into $(PUBLIC_ROOT): performed in-process, atomically
     TEST = "test"  # run a test program in postbuild; its output file is the result
 

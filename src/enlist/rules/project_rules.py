@@ -64,9 +64,14 @@ def project_actions(project: Project, ctx: Context) -> list[Action]:
 def _generated(project: Project, settings: RuleSettings) -> list[tuple[SourceFile, Generator]]:
     found = []
     for source in project.sources:
-        gen = (
-            settings.generator(source.generator) if source.generator else settings.generator_for(source.path)
-        )
+        if source.generator is None:
+            gen = settings.generator_for(source.path)
+        elif (gen := settings.generator(source.generator)) is None:
+            raise DescriptorError(
+                f"no code generator named '{source.generator}' for '{source.path}'",
+                hint="declare it as [generators.NAME] in buildconf/enlist.toml",
+                location=source.location,
+            )
         if gen is not None:
             found.append((source, gen))
     return found

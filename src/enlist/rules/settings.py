@@ -118,11 +118,11 @@ class RuleSettings:
     def flags(self, flavor: str) -> ConfigFlags:
         return dict(self.configs).get(flavor, ConfigFlags())
 
-    def generator(self, name: str) -> Generator:
+    def generator(self, name: str) -> Generator | None:
         for gen in self.generators:
             if gen.name == name:
                 return gen
-        raise ConfigError(f"no code generator named '{name}'", hint=f"declare [generators.{name}] in {SHOWN}")
+        return None
 
     def generator_for(self, path: str) -> Generator | None:
         """The generator that consumes a SOURCES file with this name, by its extension."""

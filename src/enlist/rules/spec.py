@@ -51,14 +51,6 @@ class BuildSpec:
     def arch(self) -> str:
         return self.config.partition("-")[2]
 
-    @property
-    def public_root(self) -> str:
-        return f"public/{self.config}"
-
-    @property
-    def out_dir(self) -> str:
-        return f"out/{self.config}"
-
     def package(self, name: str) -> ToolTree | None:
         for tree in self.packages:
             if tree.name == name:
