@@ -46,14 +46,50 @@ def target_output(project: Project) -> str | None:
     return f"{project.obj_dir}/{file}"
 
 
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """A project's SOURCES, split: files the compiler takes, and files a generator turns into others."""
+
+    direct: tuple[str, ...]
+    generated: tuple[tuple[SourceFile, Generator, tuple[str, ...]], ...]  # (source, generator, outputs)
+
+    @property
+    def compiled(self) -> tuple[str, ...]:
+        outputs = (out for _, _, outs in self.generated for out in outs)
+        return tuple(p for p in (*self.direct, *outputs) if language(p) in ("c", "cxx"))
+
+
+def split_sources(project: Project, settings: RuleSettings) -> Sources:
+    direct: list[str] = []
+    generated = []
+    for source in project.sources:
+        gen = _generator_of(source, settings)
+        if gen is not None:
+            stem = _stem(source.path)
+            outputs = tuple(
+                f"{project.obj_dir}/{_expand(pattern, {'stem': stem})}" for pattern in gen.outputs
+            )
+            generated.append((source, gen, outputs))
+        elif language(source.path) is None:
+            raise DescriptorError(
+                f"don't know how to build '{source.path}'",
+                hint="SOURCES takes C/C++ files, headers, and files of a generator in [generators] "
+                "(buildconf/enlist.toml)",
+                location=source.location,
+            )
+        else:
+            direct.append(source.path)
+    return Sources(direct=tuple(direct), generated=tuple(generated))
+
+
 def has_cxx(project: Project, settings: RuleSettings) -> bool:
-    return any(language(path) == "cxx" for path in _compiled_paths(project, settings))
+    return any(language(path) == "cxx" for path in split_sources(project, settings).compiled)
 
 
 def project_actions(project: Project, ctx: Context) -> list[Action]:
-    generate = [_generate(project, source, gen, ctx) for source, gen in _generated(project, ctx.settings)]
-    sources = [*_direct_sources(project, ctx.settings), *(out for g in generate for out in g.outputs)]
-    compiles = [_compile(project, path, ctx) for path in sources if language(path) in ("c", "cxx")]
+    sources = split_sources(project, ctx.settings)
+    generate = [_generate(project, source, gen, outputs, ctx) for source, gen, outputs in sources.generated]
+    compiles = [_compile(project, path, ctx) for path in sources.compiled]
     target = _target(project, compiles, ctx)
     actions = [*generate, *compiles, *([target] if target else [])]
     actions += _publishes(project)
@@ -61,50 +97,22 @@ def project_actions(project: Project, ctx: Context) -> list[Action]:
     return actions
 
 
-def _generated(project: Project, settings: RuleSettings) -> list[tuple[SourceFile, Generator]]:
-    found = []
-    for source in project.sources:
-        if source.generator is None:
-            gen = settings.generator_for(source.path)
-        elif (gen := settings.generator(source.generator)) is None:
-            raise DescriptorError(
-                f"no code generator named '{source.generator}' for '{source.path}'",
-                hint="declare it as [generators.NAME] in buildconf/enlist.toml",
-                location=source.location,
-            )
-        if gen is not None:
-            found.append((source, gen))
-    return found
+def _generator_of(source: SourceFile, settings: RuleSettings) -> Generator | None:
+    if source.generator is None:
+        return settings.generator_for(source.path)
+    gen = settings.generator(source.generator)
+    if gen is None:
+        raise DescriptorError(
+            f"no code generator named '{source.generator}' for '{source.path}'",
+            hint="declare it as [generators.NAME] in buildconf/enlist.toml",
+            location=source.location,
+        )
+    return gen
 
 
-def _direct_sources(project: Project, settings: RuleSettings) -> list[str]:
-    paths = []
-    for source in project.sources:
-        if source.generator or settings.generator_for(source.path):
-            continue
-        kind = language(source.path)
-        if kind is None:
-            raise DescriptorError(
-                f"don't know how to build '{source.path}'",
-                hint="SOURCES takes C/C++ files, headers, and files of a generator in [generators] "
-                "(buildconf/enlist.toml)",
-                location=source.location,
-            )
-        if kind != "header":
-            paths.append(source.path)
-    return paths
-
-
-def _compiled_paths(project: Project, settings: RuleSettings) -> list[str]:
-    generated = [
-        _expand(pattern, {"stem": _stem(s.path)})
-        for s, gen in _generated(project, settings)
-        for pattern in gen.outputs
-    ]
-    return [*_direct_sources(project, settings), *generated]
-
-
-def _generate(project: Project, source: SourceFile, gen: Generator, ctx: Context) -> Action:
+def _generate(
+    project: Project, source: SourceFile, gen: Generator, outputs: tuple[str, ...], ctx: Context
+) -> Action:
     spec = ctx.spec
     tree = spec.package(gen.package)
     if tree is None:
@@ -113,8 +121,6 @@ def _generate(project: Project, source: SourceFile, gen: Generator, ctx: Context
             hint="declare it in buildconf/packages.toml, run `enlist lock`, then `enlist restore`",
             location=gen.location,
         )
-    stem = _stem(source.path)
-    outputs = [f"{project.obj_dir}/{_expand(pattern, {'stem': stem})}" for pattern in gen.outputs]
     depfile = f"{outputs[0]}.d" if any("{depfile}" in arg for arg in gen.argv) else None
     values = {
         "tool": f"{tree.path}/{gen.tool}",
@@ -123,7 +129,7 @@ def _generate(project: Project, source: SourceFile, gen: Generator, ctx: Context
         "output": outputs[0],
         "outdir": project.obj_dir,
         "depfile": depfile or "",
-        "stem": stem,
+        "stem": _stem(source.path),
         "srcdir": source.path.rpartition("/")[0] or ".",
     }
     env = dict(ctx.toolchain.plain_env(0))
@@ -191,7 +197,9 @@ def _target(project: Project, compiles: list[Action], ctx: Context) -> Action | 
         )
     libs = [lib.value for lib in project.target_libs]
     inputs = [*objects, ctx.stamp_object, *libs]
-    cxx = has_cxx(project, ctx.settings) or any(lib in ctx.cxx_archives for lib in libs)
+    cxx = any(language(c.inputs[0]) == "cxx" for c in compiles) or any(
+        lib in ctx.cxx_archives for lib in libs
+    )
     argv = ctx.toolchain.link_argv(
         output,
         inputs,
