@@ -33,6 +33,7 @@ from enlist.rules.spec import BuildSpec, Consumption, GeneratedFile, Plan
 from enlist.rules.toolchain import Toolchain, resolve
 
 STAMP_PROJECT = "."
+PASSES = tuple(Pass)
 
 
 def plan(
@@ -130,21 +131,25 @@ def _with_order_edges(actions: list[Action], consumptions: Iterable[Consumption]
     for edge in consumptions:
         if edge.producer != edge.consumer:
             consumed[edge.consumer].append(edge)
+    memo: dict[tuple[str, Pass, ActionKind], frozenset[str]] = {}
+
+    def order_edges(project: str, pass_: Pass, kind: ActionKind) -> frozenset[str]:
+        after: set[str] = set()
+        if kind is ActionKind.COMPILE:
+            after.update(a.id for a in by_pass.get((project, Pass.PASS0), []))
+        if kind is not ActionKind.PUBLISH:
+            after.update(publishes[(project, p)] for p in PASSES[: int(pass_)] if (project, p) in publishes)
+        for edge in consumed.get(project, ()):
+            if pass_ >= edge.consumer_pass:
+                after.update(finish(edge.producer, edge.producer_pass))
+        return frozenset(after)
+
     result = []
     for action in actions:
-        after: set[str] = set(action.after)
-        if action.kind is ActionKind.COMPILE:
-            after.update(a.id for a in by_pass.get((action.project, Pass.PASS0), []))
-        if action.kind is not ActionKind.PUBLISH:
-            after.update(
-                publishes[(action.project, p)]
-                for p in Pass
-                if p < action.pass_ and (action.project, p) in publishes
-            )
-        for edge in consumed.get(action.project, ()):
-            if action.pass_ >= edge.consumer_pass:
-                after.update(finish(edge.producer, edge.producer_pass))
-        after.discard(action.id)
+        key = (action.project, action.pass_, action.kind)
+        if key not in memo:
+            memo[key] = order_edges(*key)
+        after = (memo[key] | set(action.after)) - {action.id}
         result.append(replace(action, after=tuple(sorted(after))) if after else action)
     return result
 

@@ -89,7 +89,8 @@ def has_cxx(project: Project, settings: RuleSettings) -> bool:
 def project_actions(project: Project, ctx: Context) -> list[Action]:
     sources = split_sources(project, ctx.settings)
     generate = [_generate(project, source, gen, outputs, ctx) for source, gen, outputs in sources.generated]
-    compiles = [_compile(project, path, ctx) for path in sources.compiled]
+    flags = compile_flags(project, ctx.spec)
+    compiles = [_compile(project, path, flags, ctx) for path in sources.compiled]
     target = _target(project, compiles, ctx)
     actions = [*generate, *compiles, *([target] if target else [])]
     actions += _publishes(project)
@@ -148,13 +149,13 @@ def _generate(
     )
 
 
-def _compile(project: Project, path: str, ctx: Context) -> Action:
+def _compile(project: Project, path: str, flags: tuple[str, ...], ctx: Context) -> Action:
     spec = ctx.spec
     rel = _relative_name(project, path, spec)
     obj = f"{project.obj_dir}/{rel}.o"
     depfile = f"{project.obj_dir}/{rel}.d"
     cxx = language(path) == "cxx"
-    argv = ctx.toolchain.compile_argv(path, obj, depfile, cxx=cxx, flags=compile_flags(project, spec))
+    argv = ctx.toolchain.compile_argv(path, obj, depfile, cxx=cxx, flags=flags)
     return Action(
         id=f"{project.dir}:compile:{rel}",
         kind=ActionKind.COMPILE,

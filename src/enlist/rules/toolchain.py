@@ -13,6 +13,7 @@ zig package's sha256, warmed by restore) and `ZIG_LOCAL_CACHE_DIR` (per enlistme
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -156,5 +157,6 @@ def zig_global_cache(cache_dir: str, zig_sha256: str) -> str:
     return f"{cache_dir.rstrip('/')}/zig/{zig_sha256}"
 
 
+@functools.lru_cache(maxsize=64)  # called once per action with a handful of distinct values
 def _with_epoch(env: tuple[tuple[str, str], ...], epoch: int) -> tuple[tuple[str, str], ...]:
     return tuple(sorted({**dict(env), "SOURCE_DATE_EPOCH": str(epoch)}.items()))
