@@ -36,9 +36,7 @@ class BuildSpec:
     revision: Revision
     packages: tuple[ToolTree, ...] = ()
     cache_dir: str = ""  # absolute, writable, per user: ENLIST_CACHE (zig's global cache lives below it)
-    host_env: tuple[
-        tuple[str, str], ...
-    ] = ()  # host variables allowed by [environment] allow, with their values
+    host_env: tuple[tuple[str, str], ...] = ()  # the variables [environment] allow lets in, with values
     host_tools: tuple[tuple[str, str], ...] = ()  # host toolchain only: ("cc"|"cxx"|"ar", absolute path)
     official: bool = False
     build_number: int | None = None

@@ -42,7 +42,7 @@ HOST_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def language(path: str) -> str | None:
-    """ "c" or "cxx" for a file the compiler takes, "header" for one it only includes, None otherwise."""
+    """The language of a file: "c" or "cxx" if the compiler takes it, "header" if it is only included."""
     name = path.rpartition("/")[2]
     return LANGUAGES.get(name[name.rfind(".") :]) if "." in name else None
 
@@ -58,13 +58,11 @@ class Toolchain:
     compile_flags: tuple[str, ...]  # target, reproducibility, toolchain and config flags, in that order
     cxx_flags: tuple[str, ...]
     link_flags: tuple[str, ...]
-    base_env: tuple[tuple[str, str], ...]  # the compiler's, but SOURCE_DATE_EPOCH
-    common_env: tuple[
-        tuple[str, str], ...
-    ]  # every other command's (generators, tests), but SOURCE_DATE_EPOCH
-    extra_roots: tuple[
-        tuple[str, str], ...
-    ] = ()  # (absolute path, symbol) for cache keys, beyond package trees
+    # Environments but SOURCE_DATE_EPOCH: the compiler's, and every other command's (generators, tests).
+    base_env: tuple[tuple[str, str], ...]
+    common_env: tuple[tuple[str, str], ...]
+    # (absolute path, symbol) pairs for cache keys, beyond the package trees: zig's global cache.
+    extra_roots: tuple[tuple[str, str], ...] = ()
 
     def env(self, source_date_epoch: int) -> tuple[tuple[str, str], ...]:
         """The complete environment of a compiler, archiver or linker command."""
