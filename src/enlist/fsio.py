@@ -1,7 +1,9 @@
-"""Small file-system primitives every adapter shares (L2): atomic writes and directory replacement.
+"""Small file-system operations with the guarantees enlist needs (L2): nothing half-written.
 
-Anything a later run may trust (caches, published trees, lock files, manifests) is written to a temporary name in
-the same directory, flushed, and renamed into place, so a crash leaves either the old file or the new one.
+Anything a later run may trust (caches, published trees, lock files, manifests) is written to a sibling temporary
+file and renamed over the target, so a reader (or a build that is interrupted) sees the old bytes or the new ones,
+never a mix. `write_if_changed` leaves an identical file alone, which keeps its mtime, and so the stat caches of
+enlist and of editors, untouched.
 """
 
 from __future__ import annotations
@@ -30,3 +32,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = 
 
 def write_text_atomic(path: Path, text: str, *, durable: bool = False) -> None:
     write_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` atomically unless the file already holds exactly these bytes; True when it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, data)
+    return True

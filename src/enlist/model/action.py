@@ -23,7 +23,7 @@ class ActionKind(enum.Enum):
     COMPILE = "compile"  # one C/C++ translation unit -> object (+ depfile)
     ARCHIVE = "archive"  # objects -> static library
     LINK = "link"  # objects + libraries -> program or shared library
-    STAMP = "stamp"  # version stamp object for official builds (pass2)
+    STAMP = "stamp"  # the version stamp object linked into programs and shared libraries (pass2)
     PUBLISH = "publish"  # copy outputs into $(PUBLIC_ROOT): performed in-process, atomically
     TEST = "test"  # run a test program in postbuild; its output file is the result
 
@@ -43,6 +43,8 @@ class Action:
     after: tuple[str, ...] = ()  # order-only dependencies: ids of actions that must finish first
     publish: tuple[tuple[str, str], ...] = ()  # PUBLISH only: (src, dest) pairs
     description: str = ""  # one line for people: "CC projects/replica/lib/log.c"
+    stdout: str | None = None  # TEST: the declared output that receives the command's stdout and stderr, which
+    #                            the engine writes even when the command fails (a non-zero exit fails the action)
 
     @property
     def label(self) -> str:
