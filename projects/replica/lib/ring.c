@@ -142,9 +142,11 @@ void replica_ring_tick(replica_ring_t *ring)
 replica_status_t replica_ring_whois(replica_ring_t *ring, unsigned via, unsigned *primary,
                                     replica_ballot_t *generation)
 {
+    if (primary == NULL || generation == NULL)
+        return REPLICA_E_INVALID;
     node_t *self = enter(ring, via);
-    if (self == NULL || primary == NULL || generation == NULL)
-        return self == NULL ? REPLICA_E_INVALID : leave(ring, REPLICA_E_INVALID);
+    if (self == NULL)
+        return REPLICA_E_INVALID;
     if (!self->up)
         return leave(ring, REPLICA_E_DOWN);
     if (self->primary) {
@@ -161,6 +163,8 @@ replica_status_t replica_ring_whois(replica_ring_t *ring, unsigned via, unsigned
 
 replica_status_t replica_ring_primary(replica_ring_t *ring, unsigned *primary, replica_ballot_t *generation)
 {
+    if (primary == NULL || generation == NULL)
+        return REPLICA_E_INVALID;
     replica_status_t status = REPLICA_E_NO_PRIMARY;
     pthread_mutex_lock(&ring->lock);
     for (unsigned i = 0; i < ring->n; i++) {
@@ -176,6 +180,8 @@ replica_status_t replica_ring_primary(replica_ring_t *ring, unsigned *primary, r
 
 replica_status_t replica_ring_status(replica_ring_t *ring, unsigned node, replica_node_status_t *out)
 {
+    if (out == NULL)
+        return REPLICA_E_INVALID;
     node_t *self = enter(ring, node);
     if (self == NULL)
         return REPLICA_E_INVALID;
@@ -188,6 +194,8 @@ replica_status_t replica_ring_status(replica_ring_t *ring, unsigned node, replic
 
 replica_status_t replica_ring_read(replica_ring_t *ring, unsigned node, uint64_t slot, replica_entry_t *out)
 {
+    if (out == NULL)
+        return REPLICA_E_INVALID;
     node_t *self = enter(ring, node);
     if (self == NULL)
         return REPLICA_E_INVALID;

@@ -205,8 +205,8 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
-    printf("replicad: %u replicas, %u commands, %u%% loss, %u failovers, seed %" PRIu64 "\n", o.replicas,
-           o.commands, o.loss, o.failovers, o.seed);
+    printf("replicad: %u replica%s, %u commands, %u%% loss, %u failovers, seed %" PRIu64 "\n", o.replicas,
+           o.replicas == 1 ? "" : "s", o.commands, o.loss, o.failovers, o.seed);
 
     replica_config_t config = {.replicas = o.replicas, .loss_percent = o.loss, .seed = o.seed,
                                .capacity = 2 * o.commands + 64};
@@ -222,7 +222,9 @@ int main(int argc, char **argv)
     unsigned done = 0;
     for (unsigned i = 0; ok && i < o.commands; i++) {
         if (done < o.failovers && i == (done + 1) * o.commands / (o.failovers + 1)) {
-            unsigned after = (unsigned)(chaos_next(&chaos) % 12);
+            /* The primary handles 1 + replicas messages per command (its own ACCEPT, then every ACCEPTED), so
+             * this crash lands inside the next command's round: before or after a majority has accepted. */
+            unsigned after = (unsigned)(chaos_next(&chaos) % (o.replicas + 1));
             printf("chaos: node %u will crash after handling %u more messages\n", primary, after);
             replica_ring_crash_after(ring, primary, after);
             done++;
