@@ -43,7 +43,7 @@ const char *tracker_strerror(tracker_status_t status)
     case TRACKER_E_UNAVAILABLE: return "no primary available";
     case TRACKER_E_NOT_COMMITTED: return "slot not committed";
     case TRACKER_E_FULL: return "replicated log is full";
-    case TRACKER_E_SESSIONS: return "no client session left";
+    case TRACKER_E_CLIENTS: return "no client id left";
     case TRACKER_E_NOMEM: return "out of memory";
     }
     return "unknown status";
@@ -199,15 +199,15 @@ tracker_status_t tracker_primary(tracker_t *t, unsigned *primary, replica_ballot
     return TRACKER_OK;
 }
 
-tracker_status_t tracker_session_open(tracker_t *t, tracker_session_t *session)
+tracker_status_t tracker_client_open(tracker_t *t, tracker_client_t *client)
 {
-    if (t == NULL || session == NULL)
+    if (t == NULL || client == NULL)
         return TRACKER_E_INVALID;
-    uint_fast32_t client = atomic_fetch_add(&t->next_client, 1);
-    if (client >= REPLICA_MAX_CLIENTS)
-        return TRACKER_E_SESSIONS;
-    session->client = (uint32_t)client;
-    session->next_seq = 1;
+    uint_fast32_t id = atomic_fetch_add(&t->next_client, 1);
+    if (id >= REPLICA_MAX_CLIENTS)
+        return TRACKER_E_CLIENTS;
+    client->id = (uint32_t)id;
+    client->next_seq = 1;
     return TRACKER_OK;
 }
 
@@ -222,15 +222,15 @@ static replica_status_t do_submit(replica_ring_t *ring, unsigned primary, void *
     return replica_ring_submit(ring, primary, a->request, a->slot);
 }
 
-tracker_status_t tracker_submit(tracker_t *t, tracker_session_t *session, const char *command, uint64_t *slot)
+tracker_status_t tracker_submit(tracker_t *t, tracker_client_t *client, const char *command, uint64_t *slot)
 {
-    if (t == NULL || session == NULL || command == NULL || slot == NULL || session->client == 0)
+    if (t == NULL || client == NULL || command == NULL || slot == NULL || client->id == 0)
         return TRACKER_E_INVALID;
     if (strlen(command) >= REPLICA_CMD_MAX)
         return TRACKER_E_INVALID;
     /* Every attempt of this request carries the same number, so a copy chosen before a failover is not applied
      * twice. The number is used up even on failure: the request may have been chosen anyway. */
-    replica_request_t request = {.client = session->client, .seq = session->next_seq++, .text = command};
+    replica_request_t request = {.client = client->id, .seq = client->next_seq++, .text = command};
     submit_args_t args = {.request = &request, .slot = slot};
     return call(t, do_submit, &args);
 }

@@ -69,7 +69,7 @@ static bool change(agent_t *a, const goal_command_t *c)
                 REPLICA_CMD_MAX - 1);
         return false;
     }
-    tracker_status_t status = tracker_submit(a->tracker, &a->session, text, &slot);
+    tracker_status_t status = tracker_submit(a->tracker, &a->client, text, &slot);
     report_primary(a);
     if (status != TRACKER_OK) {
         fprintf(a->out, "agent: line %u: `%s` was not applied: %s\n", c->line, text, tracker_strerror(status));

@@ -37,7 +37,7 @@ void state_print(const goal_state_t *state, FILE *out);
 typedef struct agent {
     replica_ring_t *ring;
     tracker_t *tracker;
-    tracker_session_t session;
+    tracker_client_t client;
     goal_state_t state;
     replica_ballot_t generation; /* the tracker's generation last reported */
     int victim;                  /* the replica the last failover crashed, or -1 */

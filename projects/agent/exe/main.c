@@ -56,9 +56,11 @@ static int parse_options(int argc, char **argv, options_t *o)
         unsigned long v;
         if (strcmp(arg, "--replicas") == 0 || strcmp(arg, "--seed") == 0 || strcmp(arg, "--loss") == 0) {
             bool replicas = arg[2] == 'r', loss = arg[2] == 'l';
-            if (!number(i + 1 < argc ? argv[++i] : NULL, replicas ? REPLICA_MAX_NODES : loss ? 50 : 1000000000, &v) ||
-                (replicas && v == 0))
-                return usage(replicas ? "--replicas takes 1 to 16" : loss ? "--loss takes 0 to 50" : "--seed takes a number");
+            unsigned long max = replicas ? REPLICA_MAX_NODES : loss ? 50 : 1000000000;
+            if (!number(i + 1 < argc ? argv[++i] : NULL, max, &v) || (replicas && v == 0))
+                return usage(replicas ? "--replicas takes 1 to 16"
+                             : loss   ? "--loss takes 0 to 50"
+                                      : "--seed takes a number");
             if (replicas)
                 o->replicas = (unsigned)v;
             else if (loss)
@@ -110,7 +112,7 @@ static int run(const options_t *o, const goal_script_t *script)
     replica_status_t rs = replica_ring_create(&config, &agent.ring);
     tracker_status_t ts = rs == REPLICA_OK ? tracker_create(agent.ring, NULL, &agent.tracker) : TRACKER_E_NOMEM;
     if (ts == TRACKER_OK)
-        ts = tracker_session_open(agent.tracker, &agent.session);
+        ts = tracker_client_open(agent.tracker, &agent.client);
     int rc = 1;
     if (ts == TRACKER_OK) {
         printf("agent: %zu statements, ring of %u replicas (seed %llu, %u%% message loss)\n", script->count,

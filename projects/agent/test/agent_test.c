@@ -109,7 +109,9 @@ static int script_args(const char *script, char *argv[], char *storage, size_t s
 {
     int n = 0;
     size_t used = 0;
-    for (const char *line = script; line != NULL && *line != '\0'; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    for (const char *line = script; line != NULL && *line != '\0'; line = strchr(line, '\n')) {
+        if (*line == '\n')
+            line++;
         if (strncmp(line, "# args:", 7) != 0)
             continue;
         const char *s = line + 7;

@@ -19,10 +19,10 @@
  * when the caller says so (replica_ring_tick), so a run is reproducible from its seed. Failures are injected by
  * crashing a replica, immediately or after it has handled a given number of messages (in the middle of a round).
  *
- * Commands carry an optional client session (client, seq): a client numbers its requests 1, 2, 3... and retries a
- * request with the same number until it succeeds. When a retried request was chosen twice (the first attempt
- * survived a failover after all), the later copy is marked `duplicate` and must not be applied again, which turns
- * "at least once" delivery into "exactly once" application.
+ * Commands carry an optional client id and request number (client, seq): a client numbers its requests 1, 2, 3...
+ * and retries a request with the same number until it succeeds. When a retried request was chosen twice (the first
+ * attempt survived a failover after all), the later copy is marked `duplicate` and must not be applied again, which
+ * turns "at least once" delivery into "exactly once" application.
  *
  * Every function is thread-safe: the ring holds one lock, which plays the part of the network (one exchange at a
  * time). Between two calls the network is quiet: every message sent has been delivered or lost.
@@ -39,7 +39,7 @@ extern "C" {
 
 #define REPLICA_MAX_NODES 16        /* replicas in one ring */
 #define REPLICA_CMD_MAX 96          /* bytes of command text, terminating NUL included */
-#define REPLICA_MAX_CLIENTS 256     /* client sessions; client 0 means "no session" (never deduplicated) */
+#define REPLICA_MAX_CLIENTS 256     /* client ids; client 0 means "anonymous" (never deduplicated) */
 #define REPLICA_DEFAULT_CAPACITY 1024
 #define REPLICA_DEFAULT_TIMEOUT 3   /* ticks without news from the primary before a replica campaigns */
 
@@ -72,8 +72,8 @@ typedef struct replica_config {
 
 /* What a client asks the primary to append. */
 typedef struct replica_request {
-    uint32_t client;   /* session, 1..REPLICA_MAX_CLIENTS-1; 0 for none */
-    uint32_t seq;      /* 1, 2, 3... within the session; a retry reuses the number */
+    uint32_t client;   /* 1..REPLICA_MAX_CLIENTS-1, or 0 for an anonymous request */
+    uint32_t seq;      /* 1, 2, 3... for each client; a retry reuses the number */
     const char *text;  /* the command, shorter than REPLICA_CMD_MAX */
 } replica_request_t;
 

@@ -6,8 +6,8 @@
  *     (from the slot asked about), so that the candidate re-proposes anything that may have been chosen;
  *   - accept ACCEPT(b, slot, v) only if b is at least the ballot promised;
  *   - otherwise REJECT, naming the higher ballot, so that a stale proposer learns it has been superseded.
- * The learner records COMMIT(slot, v) and applies the committed prefix of the log in order, marking requests of a
- * client session that were already applied as duplicates.
+ * The learner records COMMIT(slot, v) and applies the committed prefix of the log in order, marking the requests a
+ * client had already seen applied as duplicates.
  *
  * In checked builds (chk), ASSERT() verifies the invariant everything rests on: no slot is ever given two values.
  */
@@ -103,18 +103,18 @@ static void on_heartbeat(replica_ring_t *ring, node_t *self, const msg_t *m)
     reply(ring, self, m, MSG_HEARTBEAT_ACK, m->ballot);
 }
 
-/* Apply the committed prefix in slot order; a session request seen before is a duplicate. */
+/* Apply the committed prefix in slot order; a client's request applied before is a duplicate. */
 static void apply_prefix(node_t *self)
 {
     while (self->committed < self->log_end && self->log[self->committed].committed) {
         slot_t *slot = &self->log[self->committed];
         if (slot->value.kind == REPLICA_ENTRY_COMMAND && slot->value.client != 0) {
-            session_t *session = &self->sessions[slot->value.client];
-            if (slot->value.seq <= session->last_seq) {
+            client_record_t *record = &self->clients[slot->value.client];
+            if (slot->value.seq <= record->last_seq) {
                 slot->duplicate = true;
             } else {
-                session->last_seq = slot->value.seq;
-                session->last_slot = self->committed;
+                record->last_seq = slot->value.seq;
+                record->last_slot = self->committed;
             }
         }
         self->committed++;

@@ -47,14 +47,15 @@ typedef struct value {
 typedef struct slot {
     replica_ballot_t accepted; /* ballot under which `value` was accepted; 0 if none */
     bool committed;            /* `value` is known to be chosen */
-    bool duplicate;            /* set when applied: the session had already seen this request */
+    bool duplicate;            /* set when applied: this client's request had been applied already */
     value_t value;
 } slot_t;
 
-typedef struct session {
+/* The client table: for each client, its last request applied. */
+typedef struct client_record {
     uint32_t last_seq;  /* highest request number applied for this client */
     uint64_t last_slot; /* where it was applied */
-} session_t;
+} client_record_t;
 
 /* The round a proposer is running: phase 1 (PREPARING) or phase 2 (ACCEPTING) of one ballot. */
 typedef enum phase { IDLE, PREPARING, ACCEPTING } phase_t;
@@ -76,7 +77,7 @@ typedef struct node {
     slot_t *log;
     uint64_t log_end;          /* one past the highest slot holding anything */
     uint64_t committed;        /* committed prefix, applied in order */
-    session_t *sessions;
+    client_record_t *clients;
 
     /* Volatile state: lost on a crash. */
     bool primary;

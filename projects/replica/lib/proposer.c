@@ -230,15 +230,15 @@ replica_status_t proposer_submit(replica_ring_t *ring, node_t *self, const value
         return REPLICA_E_DOWN;
     if (!self->primary)
         return REPLICA_E_NOT_PRIMARY;
-    /* A primary has committed everything it proposed: its sessions table is current. */
+    /* A primary has committed everything it proposed: its client table is current. */
     ASSERT(self->committed == self->next_slot);
     if (value->client != 0) {
-        const session_t *session = &self->sessions[value->client];
-        if (value->seq == session->last_seq) { /* a retry of a request that was chosen after all */
-            *slot = session->last_slot;
+        const client_record_t *record = &self->clients[value->client];
+        if (value->seq == record->last_seq) { /* a retry of a request that was chosen after all */
+            *slot = record->last_slot;
             return REPLICA_OK;
         }
-        if (value->seq < session->last_seq)
+        if (value->seq < record->last_seq)
             return REPLICA_E_INVALID;
     }
     if (self->next_slot >= ring->capacity)

@@ -34,8 +34,8 @@ static bool init_node(node_t *node, unsigned id, uint64_t capacity)
     node->leader_hint = NO_NODE;
     node->log = calloc((size_t)capacity, sizeof *node->log);
     node->merge = calloc((size_t)capacity, sizeof *node->merge);
-    node->sessions = calloc(REPLICA_MAX_CLIENTS, sizeof *node->sessions);
-    return node->log != NULL && node->merge != NULL && node->sessions != NULL;
+    node->clients = calloc(REPLICA_MAX_CLIENTS, sizeof *node->clients);
+    return node->log != NULL && node->merge != NULL && node->clients != NULL;
 }
 
 replica_status_t replica_ring_create(const replica_config_t *config, replica_ring_t **out)
@@ -74,7 +74,7 @@ void replica_ring_destroy(replica_ring_t *ring)
     for (unsigned i = 0; i < ring->n; i++) {
         free(ring->nodes[i].log);
         free(ring->nodes[i].merge);
-        free(ring->nodes[i].sessions);
+        free(ring->nodes[i].clients);
     }
     pthread_mutex_destroy(&ring->lock);
     free(ring);

@@ -1,6 +1,6 @@
 /*
- * replica_test - unit tests of the replicated log: agreement, failover, message loss, sessions, and a randomized
- * safety check over many seeded schedules of crashes, restarts, elections and submissions.
+ * replica_test - unit tests of the replicated log: agreement, failover, message loss, request numbering, and a
+ * randomized safety check over many seeded schedules of crashes, restarts, elections and submissions.
  *
  *   replica_test [NAME...]     run all tests, or those whose name contains one of the arguments
  *
@@ -33,7 +33,7 @@ static int failures;
         }                                                                                            \
     } while (0)
 
-/* ---- helpers ---------------------------------------------------------------------------------------------- */
+/* ---- building blocks --------------------------------------------------------------------------------------------- */
 
 static replica_ring_t *make_ring(unsigned replicas, unsigned loss, uint64_t seed)
 {
@@ -200,7 +200,7 @@ static void test_failover_keeps_accepted_value(void)
     char text[REPLICA_CMD_MAX];
     read_text(ring, 1, 1, text);
     CHECK(strcmp(text, "b") == 0);
-    /* The client retries "b" with the same session number: it is recognised, not appended twice. */
+    /* The client retries "b" with the same request number: it is recognised, not appended twice. */
     CHECK_EQ(replica_ring_submit(ring, 1, &b, &slot), REPLICA_OK);
     CHECK_EQ(slot, 1);
     replica_ring_status(ring, 1, &st);
@@ -353,7 +353,7 @@ static void test_message_loss(void)
     replica_ring_destroy(ring);
 }
 
-static void test_sessions(void)
+static void test_request_numbers(void)
 {
     replica_ring_t *ring = make_ring(3, 0, 1);
     uint64_t first = 99, again = 98;
@@ -370,7 +370,7 @@ static void test_sessions(void)
     r.seq = 1;
     CHECK_EQ(replica_ring_submit(ring, 0, &r, &again), REPLICA_E_INVALID); /* older than the last one */
     r.seq = 0;
-    CHECK_EQ(replica_ring_submit(ring, 0, &r, &again), REPLICA_E_INVALID); /* sessions count from 1 */
+    CHECK_EQ(replica_ring_submit(ring, 0, &r, &again), REPLICA_E_INVALID); /* numbers count from 1 */
     replica_ring_destroy(ring);
 }
 
@@ -499,7 +499,7 @@ static const test_t tests[] = {
     {"no_quorum_then_recovery", test_no_quorum_then_recovery},
     {"higher_ballot_deposes_primary", test_higher_ballot_deposes_primary},
     {"message_loss", test_message_loss},
-    {"sessions", test_sessions},
+    {"request_numbers", test_request_numbers},
     {"invalid_arguments_and_capacity", test_invalid_arguments_and_capacity},
     {"random_schedules", test_random_schedules},
 };

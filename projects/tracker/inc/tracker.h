@@ -11,7 +11,7 @@
  * Requests are also throttled: at most max_inflight are in flight at once and later callers wait their turn, first
  * come first served (bounded concurrency, as a client library protects a service from a storm of its own retries).
  *
- * Writes go through client sessions, so that a request retried across a failover is applied exactly once.
+ * Writes carry a client id and a request number, so that a request retried across a failover applies once.
  */
 #ifndef TRACKER_H
 #define TRACKER_H
@@ -42,7 +42,7 @@ typedef enum tracker_status {
     TRACKER_E_UNAVAILABLE,   /* no primary could be reached within max_attempts */
     TRACKER_E_NOT_COMMITTED, /* tracker_read: the slot is not committed yet */
     TRACKER_E_FULL,          /* the replicated log is full */
-    TRACKER_E_SESSIONS,      /* no client session left */
+    TRACKER_E_CLIENTS,       /* no client id left */
     TRACKER_E_NOMEM
 } tracker_status_t;
 
@@ -51,11 +51,11 @@ typedef struct tracker_config {
     unsigned max_attempts; /* tries per request across failovers; 0 means TRACKER_DEFAULT_ATTEMPTS */
 } tracker_config_t;
 
-/* A client session: one per thread (a session's requests are numbered in order). */
-typedef struct tracker_session {
-    uint32_t client;
+/* A client: one per thread, since a client's requests are numbered in the order it sends them. */
+typedef struct tracker_client {
+    uint32_t id;
     uint32_t next_seq;
-} tracker_session_t;
+} tracker_client_t;
 
 typedef struct tracker_stats {
     uint64_t requests;          /* completed successfully */
@@ -72,17 +72,17 @@ typedef struct tracker tracker_t;
 
 TRACKER_API const char *tracker_strerror(tracker_status_t status);
 
-/* One tracker per ring: it hands out the ring's client sessions. The ring must outlive the tracker. */
+/* One tracker per ring: it hands out the ring's client ids. The ring must outlive the tracker. */
 TRACKER_API tracker_status_t tracker_create(replica_ring_t *ring, const tracker_config_t *config, tracker_t **out);
 TRACKER_API void tracker_destroy(tracker_t *tracker);
 
 /* Where is the primary? Answered from the cache; searches the ring only if no primary is known yet. */
 TRACKER_API tracker_status_t tracker_primary(tracker_t *tracker, unsigned *primary, replica_ballot_t *generation);
 
-TRACKER_API tracker_status_t tracker_session_open(tracker_t *tracker, tracker_session_t *session);
+TRACKER_API tracker_status_t tracker_client_open(tracker_t *tracker, tracker_client_t *client);
 
 /* Append a command to the replicated log through the primary, following it across failovers. */
-TRACKER_API tracker_status_t tracker_submit(tracker_t *tracker, tracker_session_t *session, const char *command,
+TRACKER_API tracker_status_t tracker_submit(tracker_t *tracker, tracker_client_t *client, const char *command,
                                             uint64_t *slot);
 
 /* Read a committed slot from the primary. */

@@ -94,19 +94,19 @@ static void test_lookup_submit_read(void)
     CHECK_EQ(primary, 0);
     CHECK(generation != 0);
 
-    tracker_session_t session;
-    CHECK_EQ(tracker_session_open(t, &session), TRACKER_OK);
+    tracker_client_t client;
+    CHECK_EQ(tracker_client_open(t, &client), TRACKER_OK);
     for (unsigned i = 0; i < 5; i++) {
         char command[32];
         uint64_t slot = 99;
         snprintf(command, sizeof command, "set x = %u", i);
-        CHECK_EQ(tracker_submit(t, &session, command, &slot), TRACKER_OK);
+        CHECK_EQ(tracker_submit(t, &client, command, &slot), TRACKER_OK);
         CHECK_EQ(slot, i);
     }
     replica_entry_t e;
     CHECK_EQ(tracker_read(t, 3, &e), TRACKER_OK);
     CHECK(strcmp(e.text, "set x = 3") == 0);
-    CHECK_EQ(e.client, session.client);
+    CHECK_EQ(e.client, client.id);
     CHECK_EQ(e.seq, 4);
     CHECK_EQ(tracker_read(t, 5, &e), TRACKER_E_NOT_COMMITTED);
 
@@ -119,7 +119,7 @@ static void test_lookup_submit_read(void)
     char too_long[REPLICA_CMD_MAX + 1];
     memset(too_long, 'x', REPLICA_CMD_MAX);
     too_long[REPLICA_CMD_MAX] = '\0';
-    CHECK_EQ(tracker_submit(t, &session, too_long, &slot), TRACKER_E_INVALID);
+    CHECK_EQ(tracker_submit(t, &client, too_long, &slot), TRACKER_E_INVALID);
     tracker_destroy(t);
     replica_ring_destroy(ring);
 }
@@ -135,12 +135,12 @@ typedef struct burst {
 static void *burst_worker(void *arg)
 {
     burst_t *b = arg;
-    tracker_session_t session;
+    tracker_client_t client;
     uint64_t slot;
-    b->status = tracker_session_open(b->tracker, &session);
+    b->status = tracker_client_open(b->tracker, &client);
     pthread_barrier_wait(b->start);
     if (b->status == TRACKER_OK)
-        b->status = tracker_submit(b->tracker, &session, "after the failover", &slot);
+        b->status = tracker_submit(b->tracker, &client, "after the failover", &slot);
     return NULL;
 }
 
@@ -266,28 +266,29 @@ static unsigned crash_point(const stress_t *s, unsigned k)
 static void wait_for_chaos(stress_t *s)
 {
     unsigned armed;
-    while ((armed = atomic_load(&s->armed)) < s->o->failovers && atomic_load(&s->completed) >= crash_point(s, armed + 1))
+    while ((armed = atomic_load(&s->armed)) < s->o->failovers &&
+           atomic_load(&s->completed) >= crash_point(s, armed + 1))
         pause_briefly();
 }
 
 typedef struct worker {
     stress_t *s;
     unsigned index;
-    tracker_session_t session;
+    tracker_client_t client;
     unsigned succeeded;
 } worker_t;
 
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
-    if (tracker_session_open(w->s->tracker, &w->session) != TRACKER_OK)
+    if (tracker_client_open(w->s->tracker, &w->client) != TRACKER_OK)
         return NULL;
     for (unsigned r = 0; r < w->s->o->requests; r++) {
         char command[32];
         uint64_t slot;
         wait_for_chaos(w->s);
         snprintf(command, sizeof command, "w%u r%u", w->index, r);
-        tracker_status_t status = tracker_submit(w->s->tracker, &w->session, command, &slot);
+        tracker_status_t status = tracker_submit(w->s->tracker, &w->client, command, &slot);
         if (status == TRACKER_OK) {
             w->succeeded++;
             atomic_fetch_add(&w->s->completed, 1);
@@ -339,7 +340,7 @@ static void check_log(stress_t *s, worker_t *workers)
     unsigned client_to_worker[REPLICA_MAX_CLIENTS];
     memset(client_to_worker, 0xff, sizeof client_to_worker);
     for (unsigned i = 0; i < o->threads; i++)
-        client_to_worker[workers[i].session.client] = i;
+        client_to_worker[workers[i].client.id] = i;
     replica_entry_t e;
     uint64_t slot = 0;
     for (; applied != NULL && tracker_read(s->tracker, slot, &e) == TRACKER_OK; slot++) {
