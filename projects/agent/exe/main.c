@@ -115,8 +115,9 @@ static int run(const options_t *o, const goal_script_t *script)
         ts = tracker_client_open(agent.tracker, &agent.client);
     int rc = 1;
     if (ts == TRACKER_OK) {
-        printf("agent: %zu statements, ring of %u replicas (seed %llu, %u%% message loss)\n", script->count,
-               o->replicas, (unsigned long long)o->seed, o->loss);
+        printf("agent: %zu statement%s, ring of %u replica%s (seed %llu, %u%% message loss)\n", script->count,
+               script->count == 1 ? "" : "s", o->replicas, o->replicas == 1 ? "" : "s", (unsigned long long)o->seed,
+               o->loss);
         rc = agent_run(&agent, script);
     } else {
         fprintf(stderr, "agent: cannot start: %s\n", rs != REPLICA_OK ? replica_strerror(rs) : tracker_strerror(ts));

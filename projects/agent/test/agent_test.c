@@ -53,11 +53,15 @@ static char *agent_path(const char *given)
 static bool run(const char *dir, char *const argv[], output_t *out)
 {
     int fds[2];
+    out->text = NULL;
     if (pipe(fds) != 0)
         return false;
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
         return false;
+    }
     if (pid == 0) {
         dup2(fds[1], STDOUT_FILENO);
         dup2(fds[1], STDERR_FILENO);
@@ -234,14 +238,16 @@ static size_t list_scripts(const char *dir, char ***names)
 /* --version prints "agent VERSION (commit COMMIT)"; bad usage exits 2 with a usage line. */
 static bool check_command_line(const char *agent, const char *dir)
 {
-    output_t out;
+    output_t out = {.text = NULL};
     bool ok = true;
     char *version[] = {(char *)agent, "--version", NULL};
     char v[128] = "", commit[128] = "";
     ok &= run(dir, version, &out) && out.status == 0 &&
           sscanf(out.text, "agent %127s (commit %127[^)])", v, commit) == 2 && v[0] != '\0' && commit[0] != '\0';
-    printf("%s agent --version: %.*s\n", ok ? "ok  " : "FAIL", (int)strcspn(out.text, "\n"), out.text);
+    const char *shown = out.text != NULL ? out.text : "(did not run)";
+    printf("%s agent --version: %.*s\n", ok ? "ok  " : "FAIL", (int)strcspn(shown, "\n"), shown);
     free(out.text);
+    out.text = NULL;
 
     char *none[] = {(char *)agent, NULL};
     char *unknown[] = {(char *)agent, "--frobnicate", "x.goal", NULL};

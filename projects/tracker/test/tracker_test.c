@@ -312,9 +312,9 @@ static void *chaos_main(void *arg)
     stress_t *s = arg;
     uint64_t rng = s->o->seed;
     int victim = -1;
-    for (unsigned k = 1; k <= s->o->failovers; k++) {
-        while (atomic_load(&s->completed) < crash_point(s, k))
-            pause_briefly();
+    for (unsigned k = 1; k <= s->o->failovers && !atomic_load(&s->done); k++) {
+        while (atomic_load(&s->completed) < crash_point(s, k) && !atomic_load(&s->done))
+            pause_briefly(); /* (done before the point: the workers gave up, which the checks will report) */
         unsigned primary;
         replica_ballot_t generation;
         while (replica_ring_primary(s->ring, &primary, &generation) != REPLICA_OK)
