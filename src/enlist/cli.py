@@ -19,6 +19,7 @@ from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "graph": ("enlist.commands.graph", "show the project graph: (project, pass) nodes and their reasons"),
     "version": ("enlist.commands.version", "print the version of enlist"),
 }
 

@@ -1,0 +1,174 @@
+"""Loading an enlistment: walk, evaluate, link into the project graph, through the parsed-graph cache (L2).
+
+    loaded = load(settings, "chk-amd64", predefined={"PkgZiglang": "/cache/trees/ab12..."},
+                  package_roots=["/cache/trees/ab12..."])
+    loaded.projects        # tuple[Project, ...] in dirs-walk order
+    loaded.graph           # ProjectGraph (plain data); loaded.graph.to_networkx() for networkx
+    loaded.diagnostics     # warnings and !MESSAGEs, sorted (the build writes them to build.wrn)
+    loaded.files           # every descriptor and include read, with its sha256
+    loaded.select(["projects/agent"])   # project dirs named by command-line DIRS
+
+The cache hit path reads one JSON file and stats the recorded files; it imports neither networkx nor the
+descriptor evaluator.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from enlist.descriptors.paths import is_under
+from enlist.errors import ConfigError, InputError, Location
+from enlist.graph.model import ProjectGraph
+from enlist.loader import cache
+from enlist.loader.disk import FileRecord
+from enlist.model.diagnostic import Diagnostic, Severity
+from enlist.model.project import Project
+from enlist.workspace import ENLIST_TOML, Settings, check_config
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedEnlistment:
+    root: Path
+    config: str
+    projects: tuple[Project, ...]
+    graph: ProjectGraph
+    diagnostics: tuple[Diagnostic, ...]
+    records: tuple[FileRecord, ...]  # every path looked at: files read, directories, absent files
+    from_cache: bool = False
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+
+    @property
+    def files(self) -> tuple[FileRecord, ...]:
+        """The files read (descriptors and includes), sorted by path, each with its sha256."""
+        return tuple(sorted((r for r in self.records if r.digest is not None), key=lambda r: r.path))
+
+    def project(self, directory: str) -> Project | None:
+        return next((p for p in self.projects if p.dir == directory), None)
+
+    def select(self, dirs: Sequence[str]) -> tuple[str, ...]:
+        """Project dirs named by `dirs` (enlistment-relative): the projects at or below each, else the one
+        containing it."""
+        chosen: dict[str, None] = {}
+        for named in dirs:
+            found = [p.dir for p in self.projects if is_under(p.dir, named)]
+            found = found or [p.dir for p in self.projects if is_under(named, p.dir)][-1:]
+            if not found:
+                raise InputError(
+                    f"'{named or '.'}' holds no project of this enlistment",
+                    hint="is it listed in a dirs file (DIRS, or OPTIONAL_DIRS of its parent)?",
+                )
+            chosen.update(dict.fromkeys(found))
+        return tuple(chosen)
+
+
+def generators(settings: Settings) -> dict[str, str]:
+    """`[generators.NAME] extensions = [".re"]` of enlist.toml -> {".re": "NAME"} (other keys: planner's)."""
+    table = settings.raw.get("generators", {})
+    where = Location(ENLIST_TOML.as_posix())
+    if not isinstance(table, dict):
+        raise ConfigError("[generators] must be a table of generators", location=where)
+    result: dict[str, str] = {}
+    for name, spec in sorted(table.items()):
+        extensions = spec.get("extensions", []) if isinstance(spec, dict) else None
+        if not isinstance(extensions, list) or not all(
+            isinstance(e, str) and e.startswith(".") for e in extensions
+        ):
+            raise ConfigError(f'[generators.{name}] extensions must be a list like [".re"]', location=where)
+        for ext in extensions:
+            if ext.lower() in result:
+                raise ConfigError(
+                    f"extension '{ext}' belongs to two generators: {result[ext.lower()]} and {name}",
+                    location=where,
+                )
+            result[ext.lower()] = name
+    return result
+
+
+def load(
+    settings: Settings,
+    config: str,
+    *,
+    predefined: Mapping[str, str] | None = None,
+    package_roots: Sequence[str] = (),
+    public_provided: Sequence[str] = (),
+    strict: bool = False,
+    dirs: Sequence[str] = (),
+    use_cache: bool = True,
+) -> LoadedEnlistment:
+    """Load the enlistment of `settings` for `config`; `dirs` (enlistment-relative) enable OPTIONAL_DIRS."""
+    check_config(config)
+    started_ns = time.time_ns()
+    root = settings.root
+    selection = tuple(_normalise(d) for d in dirs)
+    env = {name: os.environ[name] for name in settings.env_allow if name in os.environ}
+    inputs = {
+        "root": root.as_posix(),
+        "config": config,
+        "predefined": dict(sorted((predefined or {}).items())),
+        "package_roots": sorted(p.rstrip("/") for p in package_roots),
+        "public_provided": sorted(public_provided),
+        "env": env,
+        "generators": generators(settings),
+        "strict": strict,
+    }
+    key = cache.inputs_key(inputs)
+    cache_path = cache.path_for(root, config)
+    if use_cache:
+        hit = _from_cache(root, config, cache_path, key, selection, started_ns)
+        if hit is not None:
+            return hit
+    from enlist.loader.evaluate import evaluate  # the cold path: evaluator, linker
+
+    entry = evaluate(root, config, inputs, key=key, selection=selection, started_ns=started_ns)
+    if use_cache:
+        cache.write(cache_path, entry)
+    return _loaded(root, config, entry, from_cache=False)
+
+
+def _from_cache(
+    root: Path, config: str, path: Path, key: str, selection: tuple[str, ...], started_ns: int
+) -> LoadedEnlistment | None:
+    data = cache.read(path, key)
+    if data is None:
+        return None
+
+    def enables(seen: Sequence[str]) -> list[str]:
+        return [o for o in seen if any(is_under(named, o) for named in selection)]
+
+    valid = cache.validate(root, data, enables, started_ns)
+    if valid is None:
+        return None
+    entry, refreshed = valid
+    if refreshed:
+        cache.write(path, entry)
+    return _loaded(root, config, entry, from_cache=True)
+
+
+def _loaded(root: Path, config: str, entry: cache.Entry, *, from_cache: bool) -> LoadedEnlistment:
+    return LoadedEnlistment(
+        root=root,
+        config=config,
+        projects=entry.projects,
+        graph=entry.graph,
+        diagnostics=entry.diagnostics,
+        records=entry.records,
+        from_cache=from_cache,
+    )
+
+
+def _normalise(directory: str) -> str:
+    text = directory.replace("\\", "/").strip("/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts or directory.startswith("/"):
+        raise InputError(f"'{directory}' is not a directory of the enlistment")
+    return "/".join(parts)
+
+
+__all__ = ["FileRecord", "LoadedEnlistment", "generators", "load"]
