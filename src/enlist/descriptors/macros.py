@@ -115,6 +115,9 @@ def _add_literal(out: TextBuilder, logical: Logical, start: int, end: int) -> No
     if start >= end:
         return
     starts = logical.starts
+    if len(starts) == 1:  # most statements are one line
+        out.add(logical.text[start:end], Location(logical.file, starts[0][1]))
+        return
     i = max(bisect.bisect_right(starts, start, key=lambda s: s[0]) - 1, 0)
     while start < end:
         cut = starts[i + 1][0] if i + 1 < len(starts) else end

@@ -21,7 +21,8 @@ tests `$(BUILD_PASS)` is evaluated once per pass; any other file once.
     TEST_ARGS        postbuild  arguments given to each test program
 
 Words are split on whitespace; a double-quoted stretch stays one word (quotes removed). Every other macro a
-descriptor assigns is kept in `Project.macros` for the planner (UMTYPE, ...).
+descriptor assigns (UMTYPE, ...) is kept, expanded, in `Project.macros` for the planner; the keys above
+are not repeated there.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def _project(keys: Keys) -> Project:
         produces=keys.items("BUILD_PRODUCES"),
         consumes=keys.items("BUILD_CONSUMES"),
         tests=_tests(keys),
-        macros=tuple(sorted((name, macros.values[name].value) for name in macros.assigned)),
+        macros=tuple(sorted((n, macros.values[n].value) for n in macros.assigned if n not in KEY_PASS)),
     )
 
 

@@ -4,7 +4,7 @@ Edges, each with the descriptor lines that make it:
 - pass order: a project's passes run in order (pass0 -> pass1 -> pass2 -> postbuild, for the passes it has);
 - published: a path under $(PUBLIC_ROOT) that a project consumes depends on the (project, pass) publishing it.
   A file depends on its one publisher; a directory (an INCLUDES entry) on every publisher of anything below
-  it;
+  it (through one phony node per directory when there are more than PHONY_OVER of them, see `model.Node`);
 - obj: a path in another project's $(O): its target depends on the pass that builds it, any other file or
   directory on the project's last pass up to pass1 (generated headers, objects);
 - tag: BUILD_CONSUMES waits for the last pass of every project that BUILD_PRODUCES the tag.
@@ -43,6 +43,8 @@ from enlist.graph.model import (
 from enlist.model.diagnostic import Diagnostic, Severity
 from enlist.model.project import Pass, Project, Publish
 
+PHONY_OVER = 8  # a directory with more publishers than this is reached through a phony node
+
 
 @dataclass(frozen=True, slots=True)
 class Use:
@@ -68,6 +70,8 @@ class Linker:
     publishers: dict[str, tuple[Project, Publish]] = field(default_factory=dict)
     dests: list[str] = field(default_factory=list)
     by_obj_dir: dict[str, Project] = field(default_factory=dict)
+    phony_nodes: dict[str, Node] = field(default_factory=dict)  # public directory -> its phony node
+    under: dict[str, list[tuple[Project, Publish]]] = field(default_factory=dict)  # directory -> publishers
 
     def run(self) -> ProjectGraph:
         self.passes = {p.dir: passes_of(p) for p in self.projects}
@@ -80,7 +84,12 @@ class Linker:
                 self._consume(project, use)
         self._tags()
         raise_all(self.errors)
-        nodes = tuple(sorted(Node(d, p) for d, passes in self.passes.items() for p in passes))
+        nodes = tuple(
+            sorted(
+                {Node(d, p) for d, passes in self.passes.items() for p in passes}
+                | set(self.phony_nodes.values())
+            )
+        )
         edges = tuple(
             Edge(before, after, tuple(sorted(set(reasons), key=lambda r: r.key)))
             for (before, after), reasons in sorted(self.reasons.items())
@@ -148,14 +157,16 @@ class Linker:
     def _consume_public(self, consumer: Project, use: Use) -> None:
         after = self.attach(consumer, use.pass_)
         if use.is_dir:
-            lo = bisect.bisect_left(self.dests, use.path + "/")
-            hi = bisect.bisect_left(self.dests, use.path + "0")  # "0" sorts right after "/"
-            found = [self.publishers[d] for d in self.dests[lo:hi]]
-            if use.path in self.publishers:
-                found.append(self.publishers[use.path])
-            for producer, publish in found:
-                if producer.dir != consumer.dir:
-                    self._published(after, use, producer, publish)
+            found = self._published_under(use.path)
+            own = [x for x in consumer.publish if x.dest == use.path or x.dest.startswith(use.path + "/")]
+            own_later = any(x.pass_ >= after.pass_ for x in own)
+            if len(found) - len(own) > PHONY_OVER and not own_later:
+                reason = Reason(EdgeKind.PUBLISHED, use.location, f"{use.key} {use.path}")
+                self.add(self._phony(use.path, found), after, reason)
+            else:
+                for producer, publish in found:
+                    if producer.dir != consumer.dir:
+                        self._published(after, use, producer, publish)
         else:
             entry = self.publishers.get(use.path)
             found = [entry] if entry else []
@@ -165,6 +176,27 @@ class Linker:
                     self._published(after, use, producer, publish)
         if not found and not self._provided(use):
             self.errors.append(self._missing(use))
+
+    def _published_under(self, directory: str) -> list[tuple[Project, Publish]]:
+        found = self.under.get(directory)
+        if found is None:
+            lo = bisect.bisect_left(self.dests, directory + "/")
+            hi = bisect.bisect_left(self.dests, directory + "0")  # "0" sorts right after "/"
+            found = [self.publishers[d] for d in self.dests[lo:hi]]
+            if directory in self.publishers:
+                found.append(self.publishers[directory])
+            self.under[directory] = found
+        return found
+
+    def _phony(self, directory: str, found: list[tuple[Project, Publish]]) -> Node:
+        """The node gathering every publisher under `directory` (made once, shared by its consumers)."""
+        node = self.phony_nodes.get(directory)
+        if node is None:
+            node = self.phony_nodes[directory] = Node(directory, max(x.pass_ for _, x in found), phony=True)
+            for producer, publish in found:
+                reason = Reason(EdgeKind.PUBLISHED, publish.location, f"publishes {publish.dest}")
+                self.add(Node(producer.dir, publish.pass_), node, reason)
+        return node
 
     def _published(self, after: Node, use: Use, producer: Project, publish: Publish) -> None:
         detail = f"{use.key} {use.path} needs {publish.dest}" if use.is_dir else f"{use.key} needs {use.path}"

@@ -19,11 +19,16 @@ from enlist.model.project import Pass, Project, TargetType
 
 @dataclass(frozen=True, slots=True, order=True)
 class Node:
-    project: str  # Project.dir
+    """(project, pass); or, with `phony`, a node without work that gathers every publisher under the public
+    directory `project` (its pass is the last of theirs), so that N consumers of a directory that M projects
+    publish into make N + M edges instead of N x M."""
+
+    project: str  # Project.dir, or the public directory of a phony node
     pass_: Pass
+    phony: bool = False
 
     def __str__(self) -> str:
-        return f"{self.project or '.'}:{self.pass_.label}"
+        return f"{self.project}/*" if self.phony else f"{self.project or '.'}:{self.pass_.label}"
 
 
 class EdgeKind(enum.Enum):
@@ -61,6 +66,10 @@ class ProjectGraph:
     nodes: tuple[Node, ...]  # sorted
     edges: tuple[Edge, ...]  # sorted by (before, after)
     order: tuple[str, ...] = ()  # project dirs in dirs-walk order: the tie-break for scheduling
+
+    def project_nodes(self) -> tuple[Node, ...]:
+        """The nodes that have work (every node but the phony ones)."""
+        return tuple(n for n in self.nodes if not n.phony)
 
     def predecessors(self) -> dict[Node, list[Node]]:
         result: dict[Node, list[Node]] = {node: [] for node in self.nodes}
@@ -106,7 +115,7 @@ class ProjectGraph:
 
         graph = nx.DiGraph()
         for node in self.nodes:
-            graph.add_node(node, project=node.project, pass_=node.pass_)
+            graph.add_node(node, project=node.project, pass_=node.pass_, phony=node.phony)
         for edge in self.edges:
             graph.add_edge(edge.before, edge.after, reasons=edge.reasons)
         return graph

@@ -62,6 +62,9 @@ def _summary(project: Project, pass_: Pass) -> str:
         generated = [s.path for s in project.sources if s.generator]
         if generated:
             parts.append("generates " + " ".join(generated))
+    compiled = [s for s in project.sources if not s.generator]
+    if pass_ is Pass.PASS1 and compiled:
+        parts.append(f"compiles {len(compiled)} source{'s' if len(compiled) > 1 else ''}")
     target = target_path(project)
     if target and pass_ is (Pass.PASS1 if project.target_type.value == "LIBRARY" else Pass.PASS2):
         parts.append(f"{project.target_type.value} {target}")

@@ -6,18 +6,20 @@
     loaded.graph           # ProjectGraph (plain data); loaded.graph.to_networkx() for networkx
     loaded.diagnostics     # warnings and !MESSAGEs, sorted (the build writes them to build.wrn)
     loaded.files           # every descriptor and include read, with its sha256
+    loaded.fingerprint     # changes whenever the result of the load would: key a plan cache with it
     loaded.select(["projects/agent"])   # project dirs named by command-line DIRS
 
-The cache hit path reads one JSON file and stats the recorded files; it imports neither networkx nor the
-descriptor evaluator.
+A cache hit reads the first line of one JSON file and stats the recorded files; the rest is decoded on first
+use of `.projects`/`.graph`/`.diagnostics`. It imports neither networkx nor the descriptor evaluator.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from enlist.descriptors.paths import is_under
@@ -30,15 +32,36 @@ from enlist.model.project import Project
 from enlist.workspace import ENLIST_TOML, Settings, check_config
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LoadedEnlistment:
+    """A loaded enlistment. `fingerprint` and `records` are known at once; the projects, graph and
+    diagnostics are decoded on first use, so a caller that only asks "did anything change?" pays for nothing
+    else (compare `fingerprint` with the one it saved)."""
+
     root: Path
     config: str
-    projects: tuple[Project, ...]
-    graph: ProjectGraph
-    diagnostics: tuple[Diagnostic, ...]
+    fingerprint: str  # changes whenever any file read, any input or the OPTIONAL_DIRS selection does
     records: tuple[FileRecord, ...]  # every path looked at: files read, directories, absent files
-    from_cache: bool = False
+    from_cache: bool
+    decode: Callable[[], cache.Payload] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def _payload(self) -> cache.Payload:
+        return self.decode()
+
+    @property
+    def projects(self) -> tuple[Project, ...]:
+        """Every project, in dirs-walk order."""
+        return self._payload.projects
+
+    @property
+    def graph(self) -> ProjectGraph:
+        return self._payload.graph
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Warnings and !MESSAGEs, sorted by location."""
+        return self._payload.diagnostics
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -47,7 +70,7 @@ class LoadedEnlistment:
     @property
     def files(self) -> tuple[FileRecord, ...]:
         """The files read (descriptors and includes), sorted by path, each with its sha256."""
-        return tuple(sorted((r for r in self.records if r.digest is not None), key=lambda r: r.path))
+        return tuple(r for r in self.records if r.digest is not None)
 
     def project(self, directory: str) -> Project | None:
         return next((p for p in self.projects if p.dir == directory), None)
@@ -120,47 +143,34 @@ def load(
     }
     key = cache.inputs_key(inputs)
     cache_path = cache.path_for(root, config)
-    if use_cache:
-        hit = _from_cache(root, config, cache_path, key, selection, started_ns)
-        if hit is not None:
-            return hit
-    from enlist.loader.evaluate import evaluate  # the cold path: evaluator, linker
-
-    entry = evaluate(root, config, inputs, key=key, selection=selection, started_ns=started_ns)
-    if use_cache:
-        cache.write(cache_path, entry)
-    return _loaded(root, config, entry, from_cache=False)
-
-
-def _from_cache(
-    root: Path, config: str, path: Path, key: str, selection: tuple[str, ...], started_ns: int
-) -> LoadedEnlistment | None:
-    data = cache.read(path, key)
-    if data is None:
-        return None
 
     def enables(seen: Sequence[str]) -> list[str]:
         return [o for o in seen if any(is_under(named, o) for named in selection)]
 
-    valid = cache.validate(root, data, enables, started_ns)
-    if valid is None:
-        return None
-    entry, refreshed = valid
-    if refreshed:
-        cache.write(path, entry)
-    return _loaded(root, config, entry, from_cache=True)
+    def cold() -> tuple[cache.Header, cache.Payload]:
+        from enlist.loader.evaluate import evaluate  # the evaluator and linker load only on a miss
+
+        return evaluate(root, config, inputs, key=key, selection=selection, started_ns=started_ns)
+
+    hit = cache.read(root, cache_path, key, enables, started_ns) if use_cache else None
+    if hit is not None:
+        header, body, refreshed = hit
+        if refreshed:
+            cache.write(cache_path, header, body)
+        return LoadedEnlistment(
+            root, config, header.fingerprint, header.records, True, functools.partial(_decode, body, cold)
+        )
+    header, payload = cold()
+    if use_cache:
+        cache.write(cache_path, header, payload)
+    return LoadedEnlistment(root, config, header.fingerprint, header.records, False, lambda: payload)
 
 
-def _loaded(root: Path, config: str, entry: cache.Entry, *, from_cache: bool) -> LoadedEnlistment:
-    return LoadedEnlistment(
-        root=root,
-        config=config,
-        projects=entry.projects,
-        graph=entry.graph,
-        diagnostics=entry.diagnostics,
-        records=entry.records,
-        from_cache=from_cache,
-    )
+def _decode(body: bytes, cold: Callable[[], tuple[cache.Header, cache.Payload]]) -> cache.Payload:
+    try:
+        return cache.decode(body)
+    except ValueError:  # a damaged cache is a miss, even this late
+        return cold()[1]
 
 
 def _normalise(directory: str) -> str:

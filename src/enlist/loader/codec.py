@@ -8,7 +8,7 @@ where `file` indexes a shared table of file names, and dataclasses are positiona
                  c_flags, linker_flags, target_libs, publish, produces, consumes, tests, macros]
     SourceFile  [path, location, generator]          Item [value, location]
     Publish     [pass, src, dest, location]          TestProgram [program, [args...], location]
-    Node        [project, pass]                      Edge [before node index, after node index, [reason...]]
+    Node        [project, pass, phony]    Edge [before node index, after node index, [reason...]]
     Reason      [kind, location|null, detail, producer|null]
     Diagnostic  [location, severity, message]
 """
@@ -60,7 +60,7 @@ class Encoder:
     def graph(self, g: ProjectGraph) -> dict[str, Any]:
         index = {node: i for i, node in enumerate(g.nodes)}
         return {
-            "nodes": [[n.project, int(n.pass_)] for n in g.nodes],
+            "nodes": [[n.project, int(n.pass_), int(n.phony)] for n in g.nodes],
             "edges": [
                 [index[e.before], index[e.after], [self.reason(r) for r in e.reasons]] for e in g.edges
             ],
@@ -72,6 +72,12 @@ class Encoder:
 
     def diagnostic(self, d: Diagnostic) -> list[Any]:
         return [self.loc(d.location), d.severity.value, d.message]
+
+
+PASSES = tuple(Pass)
+TARGET_TYPES = {t.value: t for t in TargetType}
+EDGE_KINDS = {k.value: k for k in EdgeKind}
+SEVERITIES = {s.value: s for s in Severity}
 
 
 class Decoder:
@@ -97,7 +103,7 @@ class Decoder:
             dir=d[0],
             descriptor=d[1],
             target_name=d[2],
-            target_type=TargetType(d[3]),
+            target_type=TARGET_TYPES[d[3]],
             target_location=self.loc(d[4]),
             obj_dir=d[5],
             sources=tuple(SourceFile(path, self.loc(loc), gen) for path, loc, gen in d[6]),
@@ -106,7 +112,7 @@ class Decoder:
             c_flags=self.items(d[9]),
             linker_flags=self.items(d[10]),
             target_libs=self.items(d[11]),
-            publish=tuple(Publish(Pass(p), src, dest, self.loc(loc)) for p, src, dest, loc in d[12]),
+            publish=tuple(Publish(PASSES[p], src, dest, self.loc(loc)) for p, src, dest, loc in d[12]),
             produces=self.items(d[13]),
             consumes=self.items(d[14]),
             tests=tuple(TestProgram(prog, tuple(args), self.loc(loc)) for prog, args, loc in d[15]),
@@ -114,14 +120,14 @@ class Decoder:
         )
 
     def graph(self, d: dict[str, Any]) -> ProjectGraph:
-        nodes = tuple(Node(project, Pass(p)) for project, p in d["nodes"])
+        nodes = tuple(Node(project, PASSES[p], bool(phony)) for project, p, phony in d["nodes"])
         edges = tuple(
             Edge(nodes[b], nodes[a], tuple(self.reason(r) for r in reasons)) for b, a, reasons in d["edges"]
         )
         return ProjectGraph(nodes, edges, tuple(d["order"]))
 
     def reason(self, r: list[Any]) -> Reason:
-        return Reason(EdgeKind(r[0]), self.opt_loc(r[1]), r[2], self.opt_loc(r[3]))
+        return Reason(EDGE_KINDS[r[0]], self.opt_loc(r[1]), r[2], self.opt_loc(r[3]))
 
     def diagnostic(self, d: list[Any]) -> Diagnostic:
-        return Diagnostic(self.loc(d[0]), Severity(d[1]), d[2])
+        return Diagnostic(self.loc(d[0]), SEVERITIES[d[1]], d[2])

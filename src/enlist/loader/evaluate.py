@@ -8,17 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from enlist.descriptors import Context, evaluate_enlistment
+from enlist.descriptors.context import Context
+from enlist.descriptors.enlistment import evaluate_enlistment
 from enlist.errors import DescriptorError, EnlistError, raise_all
 from enlist.graph.edges import build_graph
-from enlist.loader.cache import Entry
+from enlist.loader.cache import Header, Payload, fingerprint, gc_paused
 from enlist.loader.disk import DiskTree
 from enlist.model.diagnostic import Severity
 
 
 def evaluate(
     root: Path, config: str, inputs: dict[str, Any], *, key: str, selection: tuple[str, ...], started_ns: int
-) -> Entry:
+) -> tuple[Header, Payload]:
     context = Context(
         root=root.as_posix(),
         config=config,
@@ -29,10 +30,10 @@ def evaluate(
         strict=inputs["strict"],
     )
     tree = DiskTree(root, started_ns)
-    enlistment = evaluate_enlistment(tree, context, selection)
-    graph, graph_warnings = build_graph(
-        enlistment.projects, config=config, public_provided=inputs["public_provided"]
-    )
+    with gc_paused():
+        enlistment = evaluate_enlistment(tree, context, selection)
+        provided = inputs["public_provided"]
+        graph, graph_warnings = build_graph(enlistment.projects, config=config, public_provided=provided)
     diagnostics = {d.sort_key: d for d in (*enlistment.diagnostics, *graph_warnings)}
     ordered = tuple(diagnostics[k] for k in sorted(diagnostics))
     if context.strict:
@@ -42,12 +43,7 @@ def evaluate(
             if d.severity is Severity.WARNING
         ]
         raise_all(errors)
-    return Entry(
-        key=key,
-        records=tuple(tree.records[p] for p in sorted(tree.records)),
-        optional_seen=enlistment.optional_seen,
-        optional_enabled=enlistment.optional_enabled,
-        projects=enlistment.projects,
-        graph=graph,
-        diagnostics=ordered,
-    )
+    records = tuple(tree.records[p] for p in sorted(tree.records))
+    enabled = enlistment.optional_enabled
+    header = Header(key, fingerprint(key, records, enabled), records, enlistment.optional_seen, enabled)
+    return header, Payload(enlistment.projects, graph, ordered)
