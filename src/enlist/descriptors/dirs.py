@@ -13,38 +13,18 @@ twice (also through a symbolic link), and a symbolic link that leads back to a d
 
 from __future__ import annotations
 
-import enum
 import posixpath
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from enlist.descriptors.context import Context
 from enlist.descriptors.evaluator import Evaluation
 from enlist.descriptors.macros import Macros
 from enlist.descriptors.paths import PathPolicy, is_under
 from enlist.descriptors.text import Text, words
+from enlist.descriptors.tree import Kind, Tree
 from enlist.errors import DescriptorError, Location
 from enlist.model.diagnostic import Diagnostic
 from enlist.model.project import Pass
-
-
-class Kind(enum.Enum):
-    DIR = "dir"
-    FILE = "file"
-    MISSING = "missing"
-    OTHER = "other"  # a device, a socket, a link that cannot be followed (loop)
-
-
-class Tree(Protocol):
-    """The enlistment as the walk sees it; paths are enlistment-relative POSIX ("" is the root)."""
-
-    def kind(self, path: str) -> Kind: ...
-
-    def read(self, path: str) -> bytes | None: ...
-
-    def identity(self, path: str) -> str:
-        """Equal for two paths that name the same directory (the real path, links resolved)."""
-        ...
 
 
 @dataclass(slots=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from enlist.descriptors.context import Context
-from enlist.descriptors.dirs import Tree, walk
+from enlist.descriptors.dirs import walk
 from enlist.descriptors.sources import evaluate_project
+from enlist.descriptors.tree import Tree
 from enlist.errors import EnlistError, raise_all
 from enlist.model.diagnostic import Diagnostic
 from enlist.model.project import Project

@@ -148,7 +148,7 @@ def reference(
     inner = text[dollar + 2 : close]
     if "$" in inner or "(" in inner:
         raise DescriptorError(
-            f"nested macro reference '$({inner})' is not supported",
+            f"nested macro reference '{_balanced(text, dollar)}' is not supported",
             location=location,
             hint="assign the inner value to a macro first",
         )
@@ -175,3 +175,13 @@ def reference(
     if value.marks:
         return value, close + 1
     return Text.plain(value.value, location), close + 1
+
+
+def _balanced(text: str, dollar: int) -> str:
+    """The reference starting at `dollar` up to its matching parenthesis (for messages)."""
+    depth = 0
+    for i in range(dollar + 1, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[dollar : i + 1]
+    return text[dollar:]

@@ -133,15 +133,15 @@ def _descriptor(project_dir: str) -> str:
 
 
 def _project(keys: Keys) -> Project:
-    target_type, target_location = _target_type(keys)
-    target_name = _target_name(keys, target_type)
+    target_type, type_location = _target_type(keys)
+    target_name, name_location = _target_name(keys, target_type)
     macros = keys.evaluations[Pass.PASS1].macros
     return Project(
         dir=keys.dir,
         descriptor=keys.descriptor,
         target_name=target_name,
         target_type=target_type,
-        target_location=target_location,
+        target_location=name_location or type_location,
         obj_dir=keys.context.obj_dir(keys.dir),
         sources=_sources(keys),
         includes=_includes(keys),
@@ -178,11 +178,11 @@ def _target_type(keys: Keys) -> tuple[TargetType, Location]:
     return TargetType[word.upper()], location
 
 
-def _target_name(keys: Keys, target_type: TargetType) -> str | None:
+def _target_name(keys: Keys, target_type: TargetType) -> tuple[str | None, Location | None]:
     found = list(keys.words("TARGETNAME"))
     if not found:
         if target_type is TargetType.NOTARGET:
-            return None
+            return None, None
         raise DescriptorError(
             f"TARGETNAME is not set (TARGETTYPE is {target_type.value})",
             location=keys.where("TARGETTYPE"),
@@ -195,7 +195,7 @@ def _target_name(keys: Keys, target_type: TargetType) -> str | None:
             location=location,
             hint="one word of letters, digits, '_', '.', '+', '-', without a path or an extension",
         )
-    return word
+    return word, location
 
 
 def _sources(keys: Keys) -> tuple[SourceFile, ...]:
@@ -250,7 +250,7 @@ def _publish(keys: Keys, pass_: Pass) -> Iterator[Publish]:
         dest_path = platform_name(keys.path(dest.strip(), location, key))
         if not is_under(dest_path, public) or dest_path == public:
             raise DescriptorError(
-                f"{key}: destination '{dest.strip()}' is not under $(PUBLIC_ROOT)",
+                f"{key}: destination '{dest_path}' is not under $(PUBLIC_ROOT) ({public})",
                 location=location,
                 hint="publish into the public tree, e.g. $(PUBLIC_ROOT)\\inc\\name.h",
             )

@@ -91,7 +91,9 @@ def to_data(graph: ProjectGraph, projects: Sequence[Project], config: str) -> di
             for p in sorted(projects, key=lambda p: p.dir)
             if any(n.project == p.dir for n in nodes)
         ],
-        "nodes": [{"id": str(n), "project": n.project, "pass": n.pass_.label} for n in graph.nodes],
+        "nodes": [
+            {"id": str(n), "project": n.project, "pass": n.pass_.label, "phony": n.phony} for n in graph.nodes
+        ],
         "edges": [
             {"before": str(e.before), "after": str(e.after), "reasons": [_reason(r) for r in e.reasons]}
             for e in graph.edges

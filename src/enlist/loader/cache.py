@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from enlist import __version__, canonical
-from enlist.descriptors.dirs import Kind
+from enlist.descriptors.tree import Kind
 from enlist.graph.model import ProjectGraph
 from enlist.loader.codec import Decoder, Encoder
 from enlist.loader.disk import FileRecord, still_current

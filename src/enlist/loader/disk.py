@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enlist import digest
-from enlist.descriptors.dirs import Kind
 from enlist.descriptors.lexer import MAX_FILE_BYTES
+from enlist.descriptors.tree import Kind
 from enlist.errors import EnvironmentFault, Location
 
 RACY_NS = 2_000_000_000
