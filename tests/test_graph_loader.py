@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from enlist import digest, workspace
-from enlist.errors import ConfigError, InputError
+from enlist.errors import ConfigError, DescriptorError, InputError
 from enlist.loader import load
 from enlist.loader.cache import path_for
 
@@ -213,3 +213,37 @@ def test_concurrent_loads_leave_one_whole_cache(root: Path) -> None:
     assert len(outputs) == 1 and all(p.returncode == 0 for p in procs)
     assert load(settings(root), CONFIG).from_cache
     assert not list(path_for(root, CONFIG).parent.glob("*.tmp"))
+
+
+def test_an_include_from_a_package_tree_is_read_and_keyed(root: Path, tmp_path: Path) -> None:
+    package = tmp_path / "cache" / "trees" / "ab12"
+    package.mkdir(parents=True)
+    (package / "defs.inc").write_text("PKG_DEFINES = -DFROM_PACKAGE\n")
+    edit(
+        root / "projects/replica/sources",
+        "TARGETNAME",
+        "!INCLUDE $(PkgDefs)\\defs.inc\nC_DEFINES = $(PKG_DEFINES)\nTARGETNAME",
+    )
+    options = {"predefined": {"PkgDefs": package.as_posix()}, "package_roots": [package.as_posix()]}
+    loaded = load(settings(root), CONFIG, **options)  # type: ignore[arg-type]
+    assert [d.value for d in loaded.projects[0].defines] == ["-DFROM_PACKAGE"]
+    assert (package / "defs.inc").as_posix() in [f.path for f in loaded.files]
+    (package / "defs.inc").write_text("PKG_DEFINES = -DCHANGED\n")
+    assert [d.value for d in load(settings(root), CONFIG, **options).projects[0].defines] == ["-DCHANGED"]  # type: ignore[arg-type]
+
+
+def test_hostile_files_are_clear_errors(root: Path) -> None:
+    sources = root / "projects/agent/sources"
+    with sources.open("ab") as f:
+        f.write(b"# padding\n" * 500_000)
+    with pytest.raises(DescriptorError) as info:
+        load(settings(root), CONFIG)
+    assert (
+        info.value.render().splitlines()[0]
+        == "projects/agent/sources: file is too large (over 4194304 bytes)"
+    )
+    sources.write_text("!INCLUDE loop.inc\n")
+    os.symlink("loop.inc", root / "projects/agent/loop.inc")
+    with pytest.raises(DescriptorError) as info:
+        load(settings(root), CONFIG)
+    assert info.value.render() == "projects/agent/loop.inc: cannot read: Too many levels of symbolic links"

@@ -23,9 +23,9 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from enlist.descriptors.tree import MAX_FILE_BYTES
 from enlist.errors import DescriptorError, Location
 
-MAX_FILE_BYTES = 4 << 20  # real sources files are a few kB; this bounds hostile input
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*=(.*)", re.DOTALL)
 DIRECTIVES = (
@@ -86,7 +86,7 @@ Statement = Assignment | Directive
 def decode(data: bytes, file: str) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise DescriptorError(
-            f"file is too large ({len(data)} bytes; a descriptor may have at most {MAX_FILE_BYTES})",
+            f"file is too large (over {MAX_FILE_BYTES} bytes)",
             location=Location(file),
             hint="descriptors are small text files; is this the right file?",
         )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
+MAX_FILE_BYTES = 4 << 20  # real descriptors are a few kB; this bounds what a hostile file can cost
+
 
 class Kind(enum.Enum):
     DIR = "dir"

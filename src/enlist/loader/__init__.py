@@ -21,15 +21,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from enlist.descriptors.paths import is_under
 from enlist.errors import ConfigError, InputError, Location
-from enlist.graph.model import ProjectGraph
 from enlist.loader import cache
 from enlist.loader.disk import FileRecord
-from enlist.model.diagnostic import Diagnostic, Severity
-from enlist.model.project import Project
 from enlist.workspace import ENLIST_TOML, Settings, check_config
+
+if TYPE_CHECKING:  # the model classes load with the payload, not on a warm load that needs none of them
+    from enlist.graph.model import ProjectGraph
+    from enlist.model.diagnostic import Diagnostic
+    from enlist.model.project import Project
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class LoadedEnlistment:
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+        return tuple(d for d in self.diagnostics if d.severity.value == "warning")
 
     @property
     def files(self) -> tuple[FileRecord, ...]:

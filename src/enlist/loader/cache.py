@@ -28,15 +28,16 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enlist import __version__, canonical
 from enlist.descriptors.tree import Kind
-from enlist.graph.model import ProjectGraph
-from enlist.loader.codec import Decoder, Encoder
 from enlist.loader.disk import FileRecord, still_current
-from enlist.model.diagnostic import Diagnostic
-from enlist.model.project import Project
+
+if TYPE_CHECKING:  # imported with the codec, when a payload is encoded or decoded
+    from enlist.graph.model import ProjectGraph
+    from enlist.model.diagnostic import Diagnostic
+    from enlist.model.project import Project
 
 FORMAT = 2
 CACHE_DIR = Path("out") / ".enlist"
@@ -97,6 +98,8 @@ def write(path: Path, header: Header, payload: Payload | bytes) -> None:
 
 
 def _encode(payload: Payload) -> bytes:
+    from enlist.loader.codec import Encoder
+
     encoder = Encoder()
     data = {
         "projects": [encoder.project(p) for p in payload.projects],
@@ -151,6 +154,8 @@ def decode(payload: bytes) -> Payload:
 
 
 def _decode(payload: bytes) -> Payload:
+    from enlist.loader.codec import Decoder
+
     data = json.loads(payload)
     decoder = Decoder(data["files"])
     return Payload(

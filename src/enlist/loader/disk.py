@@ -9,15 +9,15 @@ the same clock tick as the read can never be missed (the "racily clean" problem 
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from enlist import digest
-from enlist.descriptors.lexer import MAX_FILE_BYTES
-from enlist.descriptors.tree import Kind
-from enlist.errors import EnvironmentFault, Location
+from enlist.descriptors.tree import MAX_FILE_BYTES, Kind
+from enlist.errors import DescriptorError, EnvironmentFault, Location
 
 RACY_NS = 2_000_000_000
 Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
@@ -82,6 +82,8 @@ class DiskTree:
             self.records[path] = FileRecord(path, Kind.MISSING)
             return None
         except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENAMETOOLONG):
+                raise DescriptorError(f"cannot read: {e.strerror}", location=Location(path)) from e
             raise EnvironmentFault(f"cannot read: {e.strerror}", location=Location(path)) from e
         trusted = max(st.st_mtime_ns, st.st_ctime_ns) < self.started_ns - RACY_NS
         self.records[path] = FileRecord(
