@@ -283,3 +283,23 @@ def test_text_and_json_renderings() -> None:
     first = render.json_text(graph, enlistment.projects, "chk-amd64")
     assert first == render.json_text(graph_again, again.projects, "chk-amd64")
     assert render.dot(graph).startswith("digraph enlist {")
+
+
+def test_a_consumption_in_a_pass_the_project_does_not_have_makes_no_edge() -> None:
+    files = {
+        "dirs": "DIRS = headers gen\n",
+        # header-only: it has a pass0 only, so its boilerplate INCLUDES are never read
+        "headers/sources": (
+            "TARGETTYPE = NOTARGET\nINCLUDES = $(PUBLIC_ROOT)\\inc\n"
+            "PASS0_PUBLISH = {api.h=$(PUBLIC_ROOT)\\inc\\api.h}\n"
+        ),
+        "gen/sources": (
+            "TARGETNAME = gen\nTARGETTYPE = LIBRARY\nSOURCES = gen.c\nINCLUDES = $(PUBLIC_ROOT)\\inc\n"
+            "PASS1_PUBLISH = {$(O)\\gen.h=$(PUBLIC_ROOT)\\inc\\gen.h}\n"
+        ),
+    }
+    _, graph = load(files)
+    assert edges(graph) == {("headers:pass0", "gen:pass1", "published")}
+    files["headers/sources"] += "INCLUDES = $(INCLUDES);$(PUBLIC_ROOT)\\nothere\n"
+    with pytest.raises(GraphError, match="public/chk-amd64/nothere"):
+        load(files)

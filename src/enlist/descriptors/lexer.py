@@ -20,6 +20,7 @@ text here.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ DIRECTIVES = (
 )
 DIRECTIVE_RE = re.compile(r"!\s*([A-Za-z]+)(?:\s+(IF|IFDEF|IFNDEF)\b)?(.*)", re.DOTALL | re.IGNORECASE)
 
+FIRST = operator.itemgetter(0)
+
 
 @dataclass(frozen=True, slots=True)
 class Logical:
@@ -62,7 +65,7 @@ class Logical:
         return Location(self.file, self.line)
 
     def location_at(self, offset: int) -> Location:
-        i = bisect.bisect_right(self.starts, offset, key=lambda start: start[0]) - 1
+        i = bisect.bisect_right(self.starts, offset, key=FIRST) - 1
         return Location(self.file, self.starts[max(i, 0)][1])
 
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ from enlist.errors import DescriptorError, Location
 
 MAX_VALUE = 1 << 20  # a macro value over 1 MiB is a runaway self-append, not a build description
 OnUndefined = Callable[[str, Location], None]
+
+FIRST = operator.itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -118,7 +121,7 @@ def _add_literal(out: TextBuilder, logical: Logical, start: int, end: int) -> No
     if len(starts) == 1:  # most statements are one line
         out.add(logical.text[start:end], Location(logical.file, starts[0][1]))
         return
-    i = max(bisect.bisect_right(starts, start, key=lambda s: s[0]) - 1, 0)
+    i = max(bisect.bisect_right(starts, start, key=FIRST) - 1, 0)
     while start < end:
         cut = starts[i + 1][0] if i + 1 < len(starts) else end
         cut = min(max(cut, start + 1), end)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from enlist.errors import Location
 
 NOWHERE = Location("<predefined>", 0)
+
+FIRST = operator.itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class Text:
     def location_at(self, offset: int) -> Location:
         if not self.marks:
             return NOWHERE
-        i = bisect.bisect_right(self.marks, offset, key=lambda mark: mark[0]) - 1
+        i = bisect.bisect_right(self.marks, offset, key=FIRST) - 1
         return self.marks[max(i, 0)][1]
 
     def __len__(self) -> int:

@@ -9,9 +9,10 @@ Edges, each with the descriptor lines that make it:
   directory on the project's last pass up to pass1 (generated headers, objects);
 - tag: BUILD_CONSUMES waits for the last pass of every project that BUILD_PRODUCES the tag.
 
-What a project consumes, and in which pass (a consumption attaches to the project's first node at or after
-that pass, or its last node): SOURCES in pass1 (generator files in pass0), INCLUDES in pass1, TARGETLIBS in
-pass2, TEST_PROGRAMS in postbuild, the source of a PASSn_PUBLISH pair in pass n.
+What a project consumes, and in which pass: SOURCES in pass1 (generator files in pass0), INCLUDES in pass1,
+TARGETLIBS in pass2, TEST_PROGRAMS in postbuild, the source of a PASSn_PUBLISH pair in pass n. A consumption
+attaches to the project's first node at or after that pass; a project with no such node never reads it (the
+INCLUDES of a header-only project), so it makes no edge, though a missing producer is still an error.
 
 Errors (all reported together): a consumed public path that no project publishes and no package provides, a
 destination published twice, two projects with the same target name and type, a path in the obj dir of a
@@ -87,12 +88,13 @@ class Linker:
         nodes = tuple(
             sorted(
                 {Node(d, p) for d, passes in self.passes.items() for p in passes}
-                | set(self.phony_nodes.values())
+                | set(self.phony_nodes.values()),
+                key=_node_key,
             )
         )
         edges = tuple(
-            Edge(before, after, tuple(sorted(set(reasons), key=lambda r: r.key)))
-            for (before, after), reasons in sorted(self.reasons.items())
+            Edge(before, after, _unique(reasons))
+            for (before, after), reasons in sorted(self.reasons.items(), key=lambda item: _pair_key(item[0]))
         )
         graph = ProjectGraph(nodes, edges, tuple(p.dir for p in self.projects))
         check_acyclic(graph)
@@ -101,9 +103,10 @@ class Linker:
     def add(self, before: Node, after: Node, reason: Reason) -> None:
         self.reasons[(before, after)].append(reason)
 
-    def attach(self, project: Project, pass_: Pass) -> Node:
-        passes = self.passes[project.dir]
-        return Node(project.dir, next((p for p in passes if p >= pass_), passes[-1]))
+    def attach(self, project: Project, pass_: Pass) -> Node | None:
+        """The node of `project` that reads what it consumes in `pass_`, if it has one."""
+        found = next((p for p in self.passes[project.dir] if p >= pass_), None)
+        return None if found is None else Node(project.dir, found)
 
     def _pass_order(self, project: Project) -> None:
         for a, b in itertools.pairwise(self.passes[project.dir]):
@@ -155,27 +158,30 @@ class Linker:
             self._consume_obj(consumer, use)
 
     def _consume_public(self, consumer: Project, use: Use) -> None:
-        after = self.attach(consumer, use.pass_)
         if use.is_dir:
             found = self._published_under(use.path)
-            own = [x for x in consumer.publish if x.dest == use.path or x.dest.startswith(use.path + "/")]
-            own_later = any(x.pass_ >= after.pass_ for x in own)
-            if len(found) - len(own) > PHONY_OVER and not own_later:
-                reason = Reason(EdgeKind.PUBLISHED, use.location, f"{use.key} {use.path}")
-                self.add(self._phony(use.path, found), after, reason)
-            else:
-                for producer, publish in found:
-                    if producer.dir != consumer.dir:
-                        self._published(after, use, producer, publish)
         else:
             entry = self.publishers.get(use.path)
             found = [entry] if entry else []
-            if entry:
-                producer, publish = entry
-                if producer.dir != consumer.dir or publish.pass_ >= after.pass_:
-                    self._published(after, use, producer, publish)
         if not found and not self._provided(use):
             self.errors.append(self._missing(use))
+        after = self.attach(consumer, use.pass_)
+        if after is None or not found:
+            return
+        if not use.is_dir:
+            producer, publish = found[0]
+            if producer.dir != consumer.dir or publish.pass_ >= after.pass_:
+                self._published(after, use, producer, publish)
+            return
+        own = [x for x in consumer.publish if x.dest == use.path or x.dest.startswith(use.path + "/")]
+        own_later = any(x.pass_ >= after.pass_ for x in own)
+        if len(found) - len(own) > PHONY_OVER and not own_later:
+            reason = Reason(EdgeKind.PUBLISHED, use.location, f"{use.key} {use.path}")
+            self.add(self._phony(use.path, found), after, reason)
+            return
+        for producer, publish in found:
+            if producer.dir != consumer.dir:
+                self._published(after, use, producer, publish)
 
     def _published_under(self, directory: str) -> list[tuple[Project, Publish]]:
         found = self.under.get(directory)
@@ -241,10 +247,10 @@ class Linker:
             passes = self.passes[owner.dir]
             before = Node(owner.dir, max((p for p in passes if p <= Pass.PASS1), default=passes[0]))
             producer = Location(owner.descriptor)
-        detail = f"{use.key} needs {use.path} from $(O) of {owner.dir}"
-        self.add(
-            before, self.attach(consumer, use.pass_), Reason(EdgeKind.OBJ, use.location, detail, producer)
-        )
+        after = self.attach(consumer, use.pass_)
+        if after is not None:
+            detail = f"{use.key} needs {use.path} from $(O) of {owner.dir}"
+            self.add(before, after, Reason(EdgeKind.OBJ, use.location, detail, producer))
 
     def _obj_owner(self, path: str) -> Project | None:
         directory = path
@@ -276,6 +282,20 @@ class Linker:
                     before = Node(producer.dir, self.passes[producer.dir][-1])
                     reason = Reason(EdgeKind.TAG, item.location, f"BUILD_CONSUMES {item.value}", where)
                     self.add(before, first, reason)
+
+
+def _node_key(node: Node) -> tuple[str, int, bool]:
+    return (node.project, int(node.pass_), node.phony)  # the dataclass order, compared at C speed
+
+
+def _pair_key(pair: tuple[Node, Node]) -> tuple[tuple[str, int, bool], tuple[str, int, bool]]:
+    return (_node_key(pair[0]), _node_key(pair[1]))
+
+
+def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
+    if len(reasons) == 1:
+        return (reasons[0],)
+    return tuple(sorted(dict.fromkeys(reasons), key=lambda r: r.key))
 
 
 def _not_a_project(use: Use) -> GraphError:
