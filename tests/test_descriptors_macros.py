@@ -134,7 +134,7 @@ def test_an_undefined_macro_in_a_condition_is_quietly_empty() -> None:
 def test_predefined_macros_of_a_project() -> None:
     text = (
         "TARGETTYPE = NOTARGET\nR = $(PROJROOT)\nP = $(PROJECT_ROOT)\nOO = $(O)\nPUB = $(PUBLIC_ROOT)\n"
-        "F = $(FLAVOR)-$(ARCH)-$(BUILD_PASS)\nREL = ..\\other\\$(O)\\x.lib\nFLAG = -I$(O)\n"
+        "F = $(FLAVOR)-$(ARCH)-$(BUILD_PASS)\nREL = ..\\other\\$(O)\\x.lib\nFLAG = -I$(O)\nTIGHT=$(O)\n"
     )
     project = evaluate_project("projects/a", {"projects/a/sources": text.encode()}.get, CONTEXT).project
     macros = dict(project.macros)
@@ -145,6 +145,7 @@ def test_predefined_macros_of_a_project() -> None:
     assert macros["F"] == "chk-amd64-PASS1"
     assert macros["REL"] == "..\\other\\obj/chk-amd64\\x.lib"  # $(O) after a separator: that dir's obj dir
     assert macros["FLAG"] == "-I/enl/projects/a/obj/chk-amd64"
+    assert macros["TIGHT"] == "/enl/projects/a/obj/chk-amd64"
 
 
 def test_only_allowed_host_variables_are_visible_and_descriptors_may_override_them() -> None:

@@ -164,7 +164,7 @@ def reference(
         if on_undefined is not None:
             on_undefined(name, location)
         return Text(""), close + 1
-    if name == "O" and out is not None and out.last_char() in "\\/":
+    if name == "O" and out is not None and out.last_char() in ("\\", "/"):
         value = Text(macros.obj_relative)
     if colon:
         old, equals, new = rule.partition("=")
