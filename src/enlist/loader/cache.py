@@ -24,7 +24,6 @@ import contextlib
 import gc
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +81,8 @@ def write(path: Path, header: Header, payload: Payload | bytes) -> None:
         "optional": {"seen": list(header.optional_seen), "enabled": list(header.optional_enabled)},
     }
     body = payload if isinstance(payload, bytes) else _encode(payload)
+    import tempfile  # only a write needs it (with shutil, bz2, lzma: 5 ms of imports)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
