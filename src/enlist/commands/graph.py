@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from enlist import workspace
 from enlist.errors import InputError
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     settings = workspace.load()
     config = workspace.current_config(settings, args.config)
     named = [relative_to_root(d, settings.root) for d in (*args.dirs, *(args.why or ()))]
-    loaded = load(settings, config, strict=args.strict, dirs=named, use_cache=not args.no_cache)
+    packages = package_inputs(settings, config)
+    loaded = load(settings, config, strict=args.strict, dirs=named, use_cache=not args.no_cache, **packages)
     for diagnostic in loaded.diagnostics:
         print(diagnostic.render(), file=sys.stderr)
     if args.why:
@@ -57,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render.text(graph, loaded.projects))
     return 0
+
+
+def package_inputs(settings: workspace.Settings, config: str) -> dict[str, Any]:
+    """What the restored packages give the descriptors: `predefined` macros ($(PkgX...), $(SDK_INC_PATH),
+    ...), `package_roots` (absolute trees descriptors may name) and `public_provided` (public paths that
+    packages with
+    `provides = "public"` overlay). The toolcache supplies them; until it is wired in, there are none."""
+    del settings, config
+    return {"predefined": {}, "package_roots": (), "public_provided": ()}
 
 
 def _why(loaded: LoadedEnlistment, a: str, b: str) -> int:
