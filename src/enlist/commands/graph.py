@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
 def package_inputs(settings: workspace.Settings, config: str) -> dict[str, Any]:
     """What the restored packages give the descriptors: `predefined` macros ($(PkgX...), $(SDK_INC_PATH),
     ...), `package_roots` (absolute trees descriptors may name) and `public_provided` (public paths that
-    packages with
-    `provides = "public"` overlay). The toolcache supplies them; until it is wired in, there are none."""
+    packages with `provides = "public"` overlay). The toolcache supplies them; until it is wired in, there
+    are none."""
     del settings, config
     return {"predefined": {}, "package_roots": (), "public_provided": ()}
 
