@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enlist.descriptors.context import Context
@@ -44,6 +44,7 @@ PLAIN = st.text(
 ).map(str.strip)
 
 
+@settings(deadline=None)  # timing is not what these properties test
 @given(PLAIN)
 def test_expanding_text_without_a_dollar_is_the_identity(text: str) -> None:
     lines = logical_lines("X = " + text, "f")
@@ -54,6 +55,7 @@ def test_expanding_text_without_a_dollar_is_the_identity(text: str) -> None:
     assert expanded.value == lines[0].text[4:]
 
 
+@settings(deadline=None)  # timing is not what these properties test
 @given(st.lists(WORD, min_size=1, max_size=8), st.lists(WORD, min_size=1, max_size=8))
 def test_self_append_grows_by_exactly_the_appended_words(first: list[str], more: list[str]) -> None:
     evaluation = run(f"X = {' '.join(first)}\nX = $(X) {' '.join(more)}\n")
@@ -61,6 +63,7 @@ def test_self_append_grows_by_exactly_the_appended_words(first: list[str], more:
     assert [line for _, line in word_list(evaluation, "X")] == [1] * len(first) + [2] * len(more)
 
 
+@settings(deadline=None)  # timing is not what these properties test
 @given(
     PLAIN.filter(lambda t: ")" not in t),
     st.text(alphabet="abc.x_", min_size=1, max_size=3),
@@ -71,6 +74,7 @@ def test_substitution_replaces_every_occurrence(text: str, old: str, new: str) -
     assert value(evaluation, "Y") == text.replace(old, new).strip()
 
 
+@settings(deadline=None)  # timing is not what these properties test
 @given(st.lists(WORD, min_size=1, max_size=10), st.data())
 def test_each_word_of_a_continued_list_keeps_its_physical_line(items: list[str], data: st.DataObject) -> None:
     breaks = [data.draw(st.booleans()) for _ in items]
