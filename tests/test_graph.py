@@ -303,3 +303,23 @@ def test_a_consumption_in_a_pass_the_project_does_not_have_makes_no_edge() -> No
     files["headers/sources"] += "INCLUDES = $(INCLUDES);$(PUBLIC_ROOT)\\nothere\n"
     with pytest.raises(GraphError, match="public/chk-amd64/nothere"):
         load(files)
+
+
+def test_linking_a_library_that_the_other_project_does_not_build_is_an_error() -> None:
+    files = {
+        "dirs": "DIRS = tracker app\n",
+        "tracker/sources": "TARGETNAME = tracker\nTARGETTYPE = DYNLINK\nSOURCES = t.c\n",
+        "app/sources": (
+            "TARGETNAME = app\nTARGETTYPE = PROGRAM\nSOURCES = a.c\n"
+            "TARGETLIBS = ..\\tracker\\$(O)\\tracker.lib\n"
+        ),
+    }
+    with pytest.raises(GraphError) as info:
+        load(files)
+    assert info.value.render().splitlines() == [
+        "app/sources:4: TARGETLIBS names 'tracker/obj/chk-amd64/libtracker.a', which tracker does not build",
+        "  hint: tracker is a DYNLINK: write tracker.dll to link its shared library",
+    ]
+    files["app/sources"] = files["app/sources"].replace("tracker.lib", "tracker.dll")
+    _, graph = load(files)
+    assert edges(graph) == {("tracker:pass2", "app:pass2", "obj")}

@@ -16,7 +16,8 @@ INCLUDES of a header-only project), so it makes no edge, though a missing produc
 
 Errors (all reported together): a consumed public path that no project publishes and no package provides, a
 destination published twice, two projects with the same target name and type, a path in the obj dir of a
-directory that is not a project, and a cycle (see `cycles`). A consumed tag that nobody produces is a warning.
+directory that is not a project, a library in another project's obj dir that it does not build, and a cycle
+(see `cycles`). A consumed tag that nobody produces is a warning.
 """
 
 from __future__ import annotations
@@ -243,6 +244,9 @@ class Linker:
         if use.path == target_path(owner):
             before = Node(owner.dir, target_pass(owner))
             producer = owner.target_location
+        elif use.key == "TARGETLIBS":
+            self.errors.append(_not_its_target(use, owner))
+            return
         else:
             passes = self.passes[owner.dir]
             before = Node(owner.dir, max((p for p in passes if p <= Pass.PASS1), default=passes[0]))
@@ -296,6 +300,18 @@ def _unique(reasons: list[Reason]) -> tuple[Reason, ...]:
     if len(reasons) == 1:
         return (reasons[0],)
     return tuple(sorted(dict.fromkeys(reasons), key=lambda r: r.key))
+
+
+def _not_its_target(use: Use, owner: Project) -> GraphError:
+    built = target_path(owner)
+    hint = (
+        f"name the library it builds: {posixpath.basename(built)}" if built else f"{owner.dir} builds nothing"
+    )
+    if owner.target_type.value == "DYNLINK":
+        hint = f"{owner.dir} is a DYNLINK: write {owner.target_name}.dll to link its shared library"
+    return GraphError(
+        f"TARGETLIBS names '{use.path}', which {owner.dir} does not build", location=use.location, hint=hint
+    )
 
 
 def _not_a_project(use: Use) -> GraphError:
