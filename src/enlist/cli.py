@@ -19,6 +19,7 @@ from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "graph": ("enlist.commands.graph", "show the project graph: (project, pass) nodes and their reasons"),
     "doctor": ("enlist.commands.doctor", "check that this machine can build the enlistment, with fixes"),
     "new": ("enlist.commands.new", "create a new enlistment (bootstrap.py, buildconf, dirs) in DIR"),
     "env": ("enlist.commands.env", "print the environment of the enlistment prompt (--shell bash)"),

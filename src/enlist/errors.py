@@ -99,3 +99,36 @@ class IntegrityError(EnvironmentFault):
 class BuildFailed(EnlistError):
     code = ExitCode.BUILD_FAILED
     category = "build"
+
+
+class InputErrors(InputError):
+    """Several independent input errors found in one pass (every bad descriptor, not only the first), reported
+    together the way a compiler reports every error of a file. `render()` lists each one in location order."""
+
+    def __init__(self, errors: list[EnlistError] | tuple[EnlistError, ...], *, limit: int = 50) -> None:
+        ordered = tuple(sorted(errors, key=lambda e: (e.location or Location(""), e.message)))
+        first = ordered[0]
+        super().__init__(first.message, hint=first.hint, location=first.location)
+        self.errors = ordered
+        self.limit = limit
+        self.code = max(e.code for e in ordered)
+        self.category = first.category
+
+    def render(self) -> str:
+        shown = [e.render() for e in self.errors[: self.limit]]
+        if len(self.errors) > self.limit:
+            shown.append(f"... and {len(self.errors) - self.limit} more errors")
+        return "\n".join(shown)
+
+    def to_json(self) -> dict[str, object]:
+        data = super().to_json()
+        data["errors"] = [e.to_json() for e in self.errors]
+        return data
+
+
+def raise_all(errors: list[EnlistError]) -> None:
+    """Raise nothing, the one error, or all of them as `InputErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
