@@ -19,6 +19,9 @@ from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "restore": ("enlist.commands.restore", "install exactly what buildconf/packages.lock pins"),
+    "lock": ("enlist.commands.lock", "pin buildconf/packages.toml to exact files and sha256"),
+    "cache": ("enlist.commands.cache", "toolcache upkeep: stats, verify [--repair], gc [--days N]"),
     "version": ("enlist.commands.version", "print the version of enlist"),
 }
 
@@ -56,7 +59,7 @@ def run(argv: list[str]) -> int:
         print(f"error: unknown command '{name}'\n  hint: one of {', '.join(sorted(COMMANDS))}", file=sys.stderr)
         return ExitCode.USAGE
     module_name, summary = COMMANDS[name]
-    command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+    command: Command = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
     command.configure(parser)
     try:
