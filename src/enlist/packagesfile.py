@@ -37,6 +37,7 @@ of the unpacked tree of the highest version whose version starts with that prefi
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -349,7 +350,7 @@ def environment(
     path: list[str] = []
     newest_first = sorted(ordered, key=lambda pr: version_key(pr[0].version), reverse=True)
     for spec, package in sorted(newest_first, key=lambda pr: normalize_name(pr[0].name)):  # stable sort
-        path += [f"{package.tree}/{p}".rstrip("/") for p in spec.path]
+        path += [posixpath.normpath(f"{package.tree}/{p}") for p in spec.path]
     env.update(macros)
     return PackageEnvironment(
         packages=tuple(sorted(p for _, p in ordered)),

@@ -233,9 +233,9 @@ class _Writer:
         self.entries.append(Entry(path, "link", target))
 
     def add_hardlink(self, name: str, target: str) -> None:
-        source = self.clean(target)
-        known = self.seen.get(source.casefold()) if source else None
-        if source is None or known != (source, "file"):
+        source = "/".join(p for p in target.split("/") if p not in ("", "."))
+        known = self.seen.get(source.casefold())
+        if target.startswith("/") or known != (source, "file"):
             self.refuse(name, f"is a hard link to '{target}', which is not an earlier file of the archive")
             return
         original = next(e for e in self.entries if e.path == source)

@@ -33,7 +33,7 @@ import urllib3
 from enlist.errors import EnvironmentFault, FeedError
 from enlist.toolcache.events import Transfer
 
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # what a killed download keeps, at most, beyond its last write
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 
 
@@ -65,6 +65,7 @@ class Credentials:
     origin: str
     basic: tuple[str, str] | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
+    env_prefix: str = "ENLIST_FEED_<NAME>"  # where the user can put them, for error hints
 
     def applies_to(self, url: str) -> bool:
         return origin_of(url) == self.origin
@@ -87,9 +88,7 @@ def redact(url: str) -> str:
     )
 
 
-def split_credentials(
-    url: str, feed: str, env: Mapping[str, str] | None = None
-) -> tuple[str, Credentials | None]:
+def split_credentials(url: str, feed: str, env: Mapping[str, str] | None = None) -> tuple[str, Credentials]:
     """The URL without its user part, and the credentials for it (the environment first, then the URL)."""
     env = os.environ if env is None else env
     parts = urllib.parse.urlsplit(url)
@@ -97,15 +96,14 @@ def split_credentials(
     prefix = "ENLIST_FEED_" + re.sub(r"[^A-Za-z0-9]", "_", feed).upper()
     origin = origin_of(clean)
     if env.get(prefix + "_TOKEN"):
-        return clean, Credentials(origin, token=env[prefix + "_TOKEN"])
+        return clean, Credentials(origin, token=env[prefix + "_TOKEN"], env_prefix=prefix)
     if env.get(prefix + "_USERNAME"):
-        return clean, Credentials(
-            origin, basic=(env[prefix + "_USERNAME"], env.get(prefix + "_PASSWORD", ""))
-        )
+        basic = (env[prefix + "_USERNAME"], env.get(prefix + "_PASSWORD", ""))
+        return clean, Credentials(origin, basic=basic, env_prefix=prefix)
     if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        return clean, Credentials(origin, basic=(user, urllib.parse.unquote(parts.password or "")))
-    return clean, None
+        basic = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        return clean, Credentials(origin, basic=basic, env_prefix=prefix)
+    return clean, Credentials(origin, env_prefix=prefix)
 
 
 class Retry(Exception):
@@ -175,10 +173,10 @@ class HttpClient:
             raise Retry("connection failed") from e
         except requests.RequestException as e:
             raise FeedError(f"GET {redact(url)}: {type(e).__name__}", hint="check the feed URL") from e
-        self._check_status(url, response)
+        self._check_status(url, response, credentials)
         return response
 
-    def _check_status(self, url: str, response: requests.Response) -> None:
+    def _check_status(self, url: str, response: requests.Response, credentials: Credentials | None) -> None:
         status = response.status_code
         if status < 400 or status == 416:
             return
@@ -191,10 +189,11 @@ class HttpClient:
                 hint="the feed no longer has this file, or the feed URL is wrong",
             )
         if status in (401, 403):
+            prefix = credentials.env_prefix if credentials else Credentials("").env_prefix
             raise FeedError(
                 f"GET {redact(url)}: access denied (HTTP {status})",
-                hint="give the feed's credentials in ENLIST_FEED_<NAME>_TOKEN, ENLIST_FEED_<NAME>_USERNAME "
-                "and _PASSWORD, or in netrc",
+                hint=f"give the feed's credentials in {prefix}_TOKEN, or {prefix}_USERNAME and "
+                f"{prefix}_PASSWORD, or in netrc (a pypi feed: also in pip's index URL)",
             )
         raise FeedError(f"GET {redact(url)}: HTTP {status}", hint="check the feed")
 

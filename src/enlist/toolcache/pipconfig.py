@@ -6,7 +6,6 @@ In order: `PIP_INDEX_URL`; `pip config get global.index-url` (pip's configuratio
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import sys
 from enlist.errors import EnvironmentFault
 
 
-@functools.cache
 def index_url() -> str:
     url = os.environ.get("PIP_INDEX_URL", "").strip()
     if not url:
