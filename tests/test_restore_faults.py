@@ -130,6 +130,32 @@ def test_a_read_only_cache_is_an_environment_error(world_readable: Path, feed: P
     assert "Traceback" not in done.stderr
 
 
+def test_a_read_only_cache_that_holds_every_pin_still_restores(
+    world_readable: Path, feed: Path, isolated: None
+) -> None:
+    import subprocess
+    import sys
+
+    publish_tool(feed)
+    e = new_enlistment(world_readable / "enlistment", world_readable / "cache")
+    e.write(packages_toml(feed.as_uri()))
+    assert e.call("lock").code == 0 and e.call("restore").code == 0
+    for path in [e.cache, *e.cache.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o555)
+    done = subprocess.run(
+        [sys.executable, "-m", "enlist", "restore"],
+        cwd=e.root,
+        env=e.process_env(HOME=str(world_readable)),
+        capture_output=True,
+        text=True,
+        **as_other_user(),
+    )  # type: ignore[call-overload]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "restore: 1 packages up to date\n"
+    assert "the cache is read-only: this enlistment is not registered for `enlist cache gc`" in done.stderr
+
+
 def test_a_full_disk_is_an_environment_error(enlistment: Enlistment, feed: Path) -> None:
     feed_file = feed / TOOL
     feed_file.parent.mkdir(parents=True)
@@ -215,3 +241,37 @@ def test_credentials_from_netrc_and_from_the_url_are_not_shown(
         gone = e.call("restore")
         assert gone.code == 3
         assert f"GET {server.url}{TOOL}: not found" in gone.err and SECRET not in gone.text
+
+
+def test_at_a_terminal_restore_draws_progress_bars(
+    enlistment: Enlistment, server: FeedServer, feed: Path
+) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    locked(enlistment, server, feed)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "enlist", "restore"],
+        cwd=enlistment.root,
+        env=enlistment.process_env(TERM="xterm-256color", COLUMNS="100"),
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the child is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = output.decode("utf-8", "replace")
+    assert "tool 1.0" in text and "ready" in text and "\x1b[" in text  # drawn by rich, with colours
+    assert "restore: 1 packages ready (1 fetched, 0 unpacked from the cache)" in text
+    assert "Traceback" not in text

@@ -111,6 +111,7 @@ class Store:
                 self.write_atomic(self.layout.manifest(sha256), tree.dumps_manifest(sha256, entries))
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(work, final)
+                os.chmod(final, 0o555)  # read-only to builds, down to its top directory
         except BaseException:
             self.discard(work)
             raise
@@ -141,6 +142,8 @@ class Store:
         if not path.exists() and not path.is_symlink():
             return
         with self.faults():
+            if path.is_dir() and not path.is_symlink():
+                os.chmod(path, 0o755)  # moving a directory to another parent rewrites its ".." entry
             if path.parent != self.layout.tmp:
                 trash = self.temp_path("trash")
                 os.rename(path, trash)
