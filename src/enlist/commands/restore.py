@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from enlist import workspace
 from enlist.errors import ExitCode
 from enlist.model.packages import PLATFORMS, PackageEnvironment
-from enlist.toolcache.events import RestoreEvents
-from enlist.toolcache.plan import StepKind
+from enlist.toolcache.events import RestoreEvents, Transfer
+from enlist.toolcache.plan import Step, StepKind
 from enlist.toolcache.restore import DEFAULT_JOBS, restore
 
 __all__ = ["configure", "post_restore", "run"]
@@ -42,17 +43,34 @@ class _LazyEvents:
     def __init__(self) -> None:
         self._inner: RestoreEvents | None = None
 
-    def __getattr__(self, name: str) -> object:
+    @property
+    def inner(self) -> RestoreEvents:
         if self._inner is None:
             from enlist.console.progress import restore_events
 
             self._inner = restore_events(sys.stderr)
-        return getattr(self._inner, name)
+        return self._inner
+
+    def planned(self, steps: Sequence[Step]) -> None:
+        self.inner.planned(steps)
+
+    def fetching(self, step: Step) -> Transfer:
+        return self.inner.fetching(step)
+
+    def unpacking(self, step: Step) -> None:
+        self.inner.unpacking(step)
+
+    def done(self, step: Step) -> None:
+        self.inner.done(step)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
 
 
 def run(args: argparse.Namespace) -> int:
     root = workspace.find_root()
-    events: RestoreEvents = _LazyEvents()  # type: ignore[assignment]
+    events = _LazyEvents()
     result = restore(
         root, platform=args.platform, events=events, jobs=max(1, args.jobs), dry_run=args.dry_run
     )
