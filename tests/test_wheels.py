@@ -72,7 +72,7 @@ def test_a_project_page_gives_absolute_urls_digests_and_yanked_files() -> None:
     upper, other = "AB" + "ab" * 31, "cd" * 32
     html = f"""<html><body>
       <a href="../../packages/re2c-4.0.tar.gz#sha256={upper}">re2c-4.0.tar.gz</a>
-      <a href="https://files.example/p/re2c-4.0-py3-none-any.whl#md5=0&amp;sha256={other}" data-yanked="">x</a>
+      <a href="https://files.example/p/re2c-4.0-py3-none-any.whl#md5=0&amp;sha256={other}" data-yanked>x</a>
       <a href="re2c%2B-1.whl">no digest</a>
     </body></html>"""
     page = "http://127.0.0.1:9/simple/re2c/"
