@@ -120,7 +120,7 @@ def test_gc_keeps_what_recent_enlistments_use_and_removes_the_rest(
         and "kept 1; 1 stale enlistment records" in result.out
     )
     assert len(new.trees()) == 1 and len(new.blobs()) == 1
-    assert new.call("restore").out == "restore: 1 packages up to date\n"
+    assert new.call("restore").out == "restore: 1 package up to date\n"
     assert old.call("restore").out.startswith(
-        "restore: 1 packages ready (1 fetched"
+        "restore: 1 package ready (1 fetched"
     )  # it comes back on demand

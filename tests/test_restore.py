@@ -20,7 +20,9 @@ from toolcache_support import (
     make_tar,
     packages_toml,
     publish_tool,
+    sha256_of,
     tool_tar,
+    wipe,
 )
 
 
@@ -34,7 +36,7 @@ def test_lock_pins_relative_paths_and_restore_installs_exactly_them(
 
     result = enlistment.run("restore")
     assert result.code == 0, result.text
-    assert result.out == "restore: 1 packages ready (1 fetched, 0 unpacked from the cache)\n"
+    assert result.out == "restore: 1 package ready (1 fetched, 0 unpacked from the cache)\n"
     assert "restore: fetch tool 1.0 (linux-x86_64)" in result.err  # plain progress lines: not a terminal
     env = check.require_restored(enlistment.root)
     tree = Path(dict(env.macros)["PkgTool_1_0"])
@@ -47,7 +49,7 @@ def test_lock_pins_relative_paths_and_restore_installs_exactly_them(
 
     server.stop()  # offline from now on: everything is in the cache
     again = enlistment.run("restore")
-    assert (again.code, again.out, again.err) == (0, "restore: 1 packages up to date\n", "")
+    assert (again.code, again.out, again.err) == (0, "restore: 1 package up to date\n", "")
 
 
 def test_restore_from_a_folder_feed(enlistment: Enlistment, feed: Path) -> None:
@@ -276,3 +278,18 @@ def test_the_no_op_check_imports_neither_requests_nor_rich(enlistment: Enlistmen
         text=True,
     )
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+
+
+def test_an_archive_that_rotted_in_the_cache_is_fetched_again_before_unpacking(
+    enlistment: Enlistment, server: FeedServer, feed: Path
+) -> None:
+    locked(enlistment, server, feed)
+    assert enlistment.run("restore").code == 0
+    blob, tree = enlistment.blobs()[0], enlistment.trees()[0]
+    wipe(tree)
+    blob.chmod(0o644)
+    blob.write_bytes(b"rotten")
+    result = enlistment.run("restore")
+    assert result.out == "restore: 1 package ready (0 fetched, 1 unpacked from the cache)\n", result.err
+    assert len(server.gets(TOOL)) == 2 and sha256_of(blob) == blob.name
+    assert enlistment.run("cache", "verify").code == 0

@@ -152,7 +152,7 @@ def test_a_read_only_cache_that_holds_every_pin_still_restores(
         **as_other_user(),
     )  # type: ignore[call-overload]
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "restore: 1 packages up to date\n"
+    assert done.stdout == "restore: 1 package up to date\n"
     assert "the cache is read-only: this enlistment is not registered for `enlist cache gc`" in done.stderr
 
 
@@ -273,5 +273,5 @@ def test_at_a_terminal_restore_draws_progress_bars(
     assert proc.wait(timeout=60) == 0
     text = output.decode("utf-8", "replace")
     assert "tool 1.0" in text and "ready" in text and "\x1b[" in text  # drawn by rich, with colours
-    assert "restore: 1 packages ready (1 fetched, 0 unpacked from the cache)" in text
+    assert "restore: 1 package ready (1 fetched, 0 unpacked from the cache)" in text
     assert "Traceback" not in text

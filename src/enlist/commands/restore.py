@@ -82,15 +82,19 @@ def run(args: argparse.Namespace) -> int:
     fetched, unpacked = result.count(StepKind.FETCH), result.count(StepKind.UNPACK)
     count = len(result.environment.packages)
     if fetched or unpacked:
-        print(f"restore: {count} packages ready ({fetched} fetched, {unpacked} unpacked from the cache)")
+        print(f"restore: {_packages(count)} ready ({fetched} fetched, {unpacked} unpacked from the cache)")
     else:
-        print(f"restore: {count} packages up to date")
+        print(f"restore: {_packages(count)} up to date")
     if not result.registered:
         print(
             "restore: note: the cache is read-only: this enlistment is not registered for `enlist cache gc`",
             file=sys.stderr,
         )
     return ExitCode.OK
+
+
+def _packages(count: int) -> str:
+    return f"{count} package" if count == 1 else f"{count} packages"
 
 
 def post_restore(root: Path, environment: PackageEnvironment) -> None:

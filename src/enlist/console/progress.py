@@ -49,7 +49,7 @@ class PlainProgress:
         fetch = sum(1 for s in steps if s.kind is StepKind.FETCH)
         unpack = sum(1 for s in steps if s.kind is StepKind.UNPACK)
         self._say(
-            f"{len(steps)} packages: {fetch} to fetch, {unpack} to unpack, "
+            f"{len(steps)} package{'' if len(steps) == 1 else 's'}: {fetch} to fetch, {unpack} to unpack, "
             f"{len(steps) - fetch - unpack} ready"
         )
 

@@ -126,7 +126,7 @@ class HttpClient:
     ) -> str:
         def attempt() -> str:
             response = self._get(url, credentials, {"Accept": "text/html"}, stream=False)
-            return response.text
+            return response.content.decode("utf-8", "replace")  # PEP 503 pages are UTF-8: no guessing
 
         return self._with_retries(url, attempt, transfer or Transfer())
 

@@ -117,6 +117,8 @@ def realize(
     layout = store.layout
     with store.locked(pin.sha256):
         if not layout.has_tree(pin.sha256):  # another process may have finished it while we waited
+            if layout.has_blob(pin.sha256) and digest.of_file(layout.blob(pin.sha256)) != pin.sha256:
+                store.remove_blob(pin.sha256)  # rotted on disk: the unpacker only ever sees verified bytes
             if not layout.has_blob(pin.sha256):
                 fetch(pin, feed, store, events, step)
             events.unpacking(step)
