@@ -57,8 +57,8 @@ class _LazyEvents:
     def fetching(self, step: Step) -> Transfer:
         return self.inner.fetching(step)
 
-    def unpacking(self, step: Step) -> None:
-        self.inner.unpacking(step)
+    def unpacking(self, step: Step) -> Transfer:
+        return self.inner.unpacking(step)
 
     def done(self, step: Step) -> None:
         self.inner.done(step)

@@ -60,8 +60,9 @@ class PlainProgress:
             retry=lambda why: self._say(f"  {step.label}: {why}"),
         )
 
-    def unpacking(self, step: Step) -> None:
+    def unpacking(self, step: Step) -> Transfer:
         self._say(f"unpack {step.label}")
+        return Transfer()
 
     def done(self, step: Step) -> None:
         self._say(f"ready {step.label}")
@@ -116,8 +117,11 @@ class BarProgress:
             retry=retry,
         )
 
-    def unpacking(self, step: Step) -> None:
-        self._update(step, state="unpacking")
+    def unpacking(self, step: Step) -> Transfer:
+        self._update(step, state="unpacking", total=None, completed=0)
+        return Transfer(
+            total=lambda n: self._update(step, total=n), progress=lambda n: self._update(step, completed=n)
+        )
 
     def done(self, step: Step) -> None:
         task = self._tasks.get(step.pin.sha256)

@@ -21,7 +21,7 @@ def _ignore(_: object) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Callbacks of one download: its size once known, the bytes it holds so far, and retries."""
+    """Callbacks of one download or unpack: its size once known, the bytes done so far, and retries."""
 
     total: Callable[[int], None] = _ignore
     progress: Callable[[int], None] = _ignore
@@ -33,7 +33,7 @@ class RestoreEvents(Protocol):
 
     def fetching(self, step: Step) -> Transfer: ...
 
-    def unpacking(self, step: Step) -> None: ...
+    def unpacking(self, step: Step) -> Transfer: ...
 
     def done(self, step: Step) -> None: ...
 
@@ -48,8 +48,9 @@ class NullEvents:
         del step
         return Transfer()
 
-    def unpacking(self, step: Step) -> None:
+    def unpacking(self, step: Step) -> Transfer:
         del step
+        return Transfer()
 
     def done(self, step: Step) -> None:
         del step

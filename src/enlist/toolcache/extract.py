@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from enlist.errors import InputError
+from enlist.toolcache.events import Transfer
 from enlist.toolcache.tree import Entry
 
 CHUNK = 1 << 20
@@ -58,9 +59,19 @@ class ArchiveError(InputError):
     category = "archive"
 
 
-def extract(archive: Path, dest: Path, *, file_name: str, limits: Limits | None = None) -> tuple[Entry, ...]:
-    """Unpack `archive` (`file_name` on its feed) into the empty directory `dest`; return its entries."""
-    writer = _Writer(dest, file_name, limits or Limits())
+def extract(
+    archive: Path,
+    dest: Path,
+    *,
+    file_name: str,
+    limits: Limits | None = None,
+    transfer: Transfer | None = None,
+) -> tuple[Entry, ...]:
+    """Unpack `archive` (`file_name` on its feed) into the empty directory `dest`; return its entries.
+
+    `transfer` hears the unpacked size (zip: declared up front) and the bytes written so far.
+    """
+    writer = _Writer(dest, file_name, limits or Limits(), transfer or Transfer())
     try:
         if file_name.endswith((".whl", ".zip")) or (
             not file_name.endswith(_TAR_SUFFIXES) and zipfile.is_zipfile(archive)
@@ -80,6 +91,7 @@ def _unzip(archive: Path, w: _Writer) -> None:
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         w.check_declared([(i.filename, i.file_size) for i in infos])
+        w.transfer.total(sum(i.file_size for i in infos))
         for info in infos:
             if info.flag_bits & 0x1:
                 w.refuse(info.filename, "is encrypted")
@@ -120,10 +132,11 @@ def _untar(archive: Path, w: _Writer) -> None:
 class _Writer:
     """Checks each member and writes it under `dest`, keeping count of names, sizes and links."""
 
-    def __init__(self, dest: Path, file_name: str, limits: Limits) -> None:
+    def __init__(self, dest: Path, file_name: str, limits: Limits, transfer: Transfer) -> None:
         self.dest = dest
         self.file_name = file_name
         self.limits = limits
+        self.transfer = transfer
         self.count = 0
         self.total = 0
         self.seen: dict[str, tuple[str, str]] = {}  # casefolded path -> (path, "dir" | "file" | "link")
@@ -210,6 +223,7 @@ class _Writer:
                     self.refuse(name, f"brings the archive over the limit of {self.limits.total_bytes} bytes")
                 h.update(chunk)
                 out.write(chunk)
+                self.transfer.progress(self.total)
         os.chmod(target, 0o555 if executable else 0o444)
         self.entries.append(Entry(path, "exec" if executable else "file", h.hexdigest()))
 

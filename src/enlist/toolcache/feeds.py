@@ -34,7 +34,7 @@ from enlist.model.packages import (
 from enlist.packagesfile import expand_file, normalize_name, platform_specific
 from enlist.toolcache import pipconfig, platforms
 from enlist.toolcache.events import Transfer
-from enlist.toolcache.http import Credentials, HttpClient, redact, split_credentials
+from enlist.toolcache.http import HttpClient, redact, split_credentials
 from enlist.toolcache.simpleindex import IndexFile, parse_project_page, project_url
 from enlist.toolcache.store import Store
 
@@ -229,6 +229,3 @@ class Feeds:
                     feed = PypiFeed(spec, self.client())
                 self._open[name] = feed
             return self._open[name]
-
-
-__all__ = ["Credentials", "Feed", "Feeds", "FolderFeed", "HttpFeed", "PypiFeed"]

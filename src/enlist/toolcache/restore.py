@@ -121,10 +121,11 @@ def realize(
                 store.remove_blob(pin.sha256)  # rotted on disk: the unpacker only ever sees verified bytes
             if not layout.has_blob(pin.sha256):
                 fetch(pin, feed, store, events, step)
-            events.unpacking(step)
+            transfer = events.unpacking(step)
             blob = layout.blob(pin.sha256)
             store.install_tree(
-                pin.sha256, lambda work: extract(blob, work, file_name=pin.file_name, limits=limits)
+                pin.sha256,
+                lambda work: extract(blob, work, file_name=pin.file_name, limits=limits, transfer=transfer),
             )
     events.done(step)
 
