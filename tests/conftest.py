@@ -23,6 +23,8 @@ from enlist import digest
 from enlist.rules.spec import ToolTree
 from enlist.toolchain import cache_dir
 
+pytest_plugins = ["toolcache_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 
 

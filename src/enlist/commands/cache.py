@@ -1,0 +1,141 @@
+"""`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]`: look after the toolcache."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from enlist import workspace
+from enlist.errors import EnlistError, ExitCode
+from enlist.model.packages import Pin
+from enlist.toolcache import enlistment, maintenance, registry
+from enlist.toolcache.layout import Layout
+
+if TYPE_CHECKING:
+    from enlist.toolcache.feeds import Feed, Feeds
+
+DEFAULT_DAYS = 30
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    stats = sub.add_parser("stats", help="sizes and counts of the toolcache")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    verify = sub.add_parser("verify", help="rehash every archive and unpacked tree")
+    verify.add_argument("--repair", action="store_true", help="delete corrupt entries and make them again")
+    gc = sub.add_parser("gc", help="delete what no recently used enlistment needs")
+    gc.add_argument(
+        "--days",
+        type=float,
+        default=DEFAULT_DAYS,
+        metavar="N",
+        help=f"keep what enlistments restored in the last N days use (default {DEFAULT_DAYS})",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from enlist.console.progress import human_bytes
+
+    layout = Layout.at()
+    if args.action == "stats":
+        s = maintenance.stats(layout)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "archive_bytes": s.blob_bytes,
+                        "archives": s.blobs,
+                        "enlistments": s.enlistments,
+                        "root": str(s.root),
+                        "temporary": s.temp_entries,
+                        "tree_bytes": s.tree_bytes,
+                        "trees": s.trees,
+                    },
+                    sort_keys=True,
+                )
+            )
+            return ExitCode.OK
+        print(f"toolcache    {s.root}")
+        print(f"archives     {s.blobs} ({human_bytes(s.blob_bytes)})")
+        print(f"trees        {s.trees} ({human_bytes(s.tree_bytes)})")
+        print(f"enlistments  {s.enlistments} registered")
+        print(f"temporary    {s.temp_entries} entries")
+        return ExitCode.OK
+    if args.action == "verify":
+        return _verify(layout, repair=args.repair)
+    report = maintenance.gc(layout, days=args.days, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"gc: {verb} {len(report.removed)} entries ({human_bytes(report.freed_bytes)}), kept {report.kept}; "
+        f"{report.records_removed} stale enlistment records, {report.temp_removed} temporary leftovers"
+    )
+    return ExitCode.OK
+
+
+def _verify(layout: Layout, *, repair: bool) -> int:
+    events = None
+    if repair:
+        from enlist.console.progress import restore_events
+
+        events = restore_events(sys.stderr)
+    report = maintenance.verify(
+        layout, repair=repair, source=_Sources(layout) if repair else None, events=events
+    )
+    for problem in report.problems:
+        print(f"verify: corrupt {problem}")
+    for sha256 in report.repaired:
+        print(f"verify: repaired {sha256}")
+    for sha256 in report.removed:
+        print(f"verify: removed {sha256} (no known lock pins it; it is fetched again when a lock needs it)")
+    summary = f"verify: {report.blobs} archives and {report.trees} trees checked"
+    if not report.problems:
+        print(f"{summary}, all good")
+        return ExitCode.OK
+    print(f"{summary}, {len(report.problems)} corrupt")
+    if not repair:
+        print("  hint: run `enlist cache verify --repair`", file=sys.stderr)
+        return ExitCode.ENVIRONMENT
+    return ExitCode.OK
+
+
+class _Sources:
+    """Where a digest can be fetched again: the pins of this enlistment and of every registered one."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._index: dict[str, tuple[Pin, Path]] | None = None
+        self._feeds: dict[Path, Feeds] = {}
+
+    def _roots(self) -> list[Path]:
+        roots = [r.root for r in registry.records(self.layout)]
+        with contextlib.suppress(EnlistError):
+            roots.insert(0, workspace.find_root())
+        return roots
+
+    def _build(self) -> dict[str, tuple[Pin, Path]]:
+        index: dict[str, tuple[Pin, Path]] = {}
+        for root in reversed(self._roots()):  # the current enlistment last, so it wins
+            try:
+                packages = enlistment.load(root)
+            except (EnlistError, OSError):
+                continue
+            for pin in packages.lock.pins if packages.lock else ():
+                index[pin.sha256] = (pin, root)
+        return index
+
+    def __call__(self, sha256: str) -> tuple[Pin, Feed] | None:
+        from enlist.toolcache.feeds import Feeds
+
+        if self._index is None:
+            self._index = self._build()
+        if sha256 not in self._index:
+            return None
+        pin, root = self._index[sha256]
+        if root not in self._feeds:
+            self._feeds[root] = Feeds(enlistment.load_config(root), root)
+        return pin, self._feeds[root].get(pin.feed)
