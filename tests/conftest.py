@@ -1,27 +1,20 @@
 """Shared fixtures: the repository root, a way to run enlist as a user would (a real subprocess), and the real
 toolchain packages.
 
-`tool_trees` downloads the pinned wheels (ziglang 0.17.0, re2c 4.0) with pip, from the index pip is configured with,
-and unpacks each into `<cache>/test-trees/<sha256 of the wheel>/` (temp + rename, exec bits restored, under a lock
-so parallel workers share one copy).
+`tool_trees` restores the enlistment's own pins (ziglang, re2c) with `enlist restore`'s machinery.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import subprocess
 import sys
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from enlist import digest
 from enlist.rules.spec import ToolTree
-from enlist.toolchain import cache_dir
 
 pytest_plugins = ["toolcache_support"]
 
@@ -50,60 +43,14 @@ def run_enlist(
     )
 
 
-TEST_WHEELS = {"ziglang": "0.17.0", "re2c": "4.0"}
-
-
-def _unpack(wheel: Path, dest: Path) -> None:
-    tmp = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
-            target = Path(archive.extract(info, tmp))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                target.chmod(mode)
-    tmp.rename(dest)
-
-
-def _fetch(name: str, version: str, wheels: Path) -> Path:
-    found = sorted(wheels.glob(f"{name}-{version}-*.whl"))
-    if not found:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--only-binary=:all:",
-                f"{name}=={version}",
-                "-d",
-                str(wheels),
-            ],
-            check=True,
-        )
-        found = sorted(wheels.glob(f"{name}-{version}-*.whl"))
-    return found[0]
-
-
 @pytest.fixture(scope="session")
 def tool_trees() -> dict[str, ToolTree]:
-    root = cache_dir() / "test-trees"
-    wheels = cache_dir() / "test-wheels"
-    root.mkdir(parents=True, exist_ok=True)
-    wheels.mkdir(parents=True, exist_ok=True)
-    trees = {}
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for name, version in TEST_WHEELS.items():
-            wheel = _fetch(name, version, wheels)
-            sha = digest.of_file(wheel)
-            tree = root / sha
-            if not tree.is_dir():
-                _unpack(wheel, tree)
-            trees[name] = ToolTree(name=name, sha256=sha, path=tree.resolve().as_posix())
-    return trees
+    """This enlistment's real pins (zig, re2c), restored from the real index into the machine cache (once per
+    machine: concurrent test workers share one copy)."""
+    from enlist.toolcache.restore import restore
+
+    packages = restore(REPO).environment.packages
+    return {p.name: ToolTree(name=p.name, sha256=p.sha256, path=p.tree) for p in packages}
 
 
 @pytest.fixture

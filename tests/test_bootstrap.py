@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from tests.conftest import REPO, run_enlist
 
+from enlist.workspace import cache_root
+
 
 def bootstrap(enlistment: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENLIST_", "VIRTUAL_ENV"))}
@@ -81,6 +83,7 @@ def test_the_prompt_has_the_environment_and_aliases(new_enlistment: Path) -> Non
         "setconfig fre-amd64\necho now=$ENLIST_CONFIG\nexit\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}
+    env["ENLIST_CACHE"] = str(cache_root())  # the machine's cache, which the new HOME would otherwise move
     env["HOME"] = str(new_enlistment)  # no user ~/.bashrc in the way
     result = subprocess.run(
         [sys.executable, str(new_enlistment / "bootstrap.py")],

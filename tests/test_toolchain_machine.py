@@ -10,7 +10,8 @@ import sample_enlistment as sample
 from enlist import workspace
 from enlist.errors import ConfigError, EnvironmentFault, ExitCode
 from enlist.rules.spec import ToolTree
-from enlist.toolchain import build_spec, cache_dir, load_rules, warm_up
+from enlist.toolchain import build_spec, load_rules, warm_up
+from enlist.workspace import cache_root
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_the_spec_holds_allowed_variables_only_and_real_paths(
     )
     assert spec.host_env == (("ENLIST_SAMPLE_OK", "yes"),)
     assert spec.packages[0].path == tree.resolve().as_posix()
-    assert spec.cache_dir == cache_dir().as_posix()
+    assert spec.cache_dir == cache_root().as_posix()
     assert (spec.root, spec.flavor, spec.arch) == (enlistment.resolve().as_posix(), "fre", "amd64")
 
 
@@ -72,7 +73,7 @@ def test_the_host_toolchain_needs_its_tools_on_path(
 
 def test_the_cache_dir_follows_enlist_cache_then_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ENLIST_CACHE", str(tmp_path / "c"))
-    assert cache_dir() == tmp_path / "c"
+    assert cache_root() == tmp_path / "c"
     monkeypatch.delenv("ENLIST_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert cache_dir() == tmp_path / "x" / "enlist"
+    assert cache_root() == tmp_path / "x" / "enlist"

@@ -19,6 +19,9 @@ from enlist.errors import EnlistError, ExitCode
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "restore": ("enlist.commands.restore", "install exactly what buildconf/packages.lock pins"),
+    "lock": ("enlist.commands.lock", "pin buildconf/packages.toml to exact files and sha256"),
+    "cache": ("enlist.commands.cache", "toolcache upkeep: stats, verify [--repair], gc [--days N]"),
     "graph": ("enlist.commands.graph", "show the project graph: (project, pass) nodes and their reasons"),
     "doctor": ("enlist.commands.doctor", "check that this machine can build the enlistment, with fixes"),
     "new": ("enlist.commands.new", "create a new enlistment (bootstrap.py, buildconf, dirs) in DIR"),

@@ -27,19 +27,11 @@ from enlist.rules.settings import RuleSettings
 from enlist.rules.spec import BuildSpec, ToolTree
 from enlist.rules.toolchain import Toolchain, resolve, zig_global_cache
 from enlist.vcs import revision
-from enlist.workspace import ENLIST_TOML, Settings
+from enlist.workspace import ENLIST_TOML, Settings, cache_root
 
 WARM_C = "int main(void) { return 0; }\n"
 WARM_SHARED = "int enlist_warm(int x) { return x + 1; }\n"
 WARM_CXX = '#include <string>\nint main() { std::string s("warm"); return s.size() == 4 ? 0 : 1; }\n'
-
-
-def cache_dir() -> Path:
-    """The per-user enlist cache: $ENLIST_CACHE, else $XDG_CACHE_HOME/enlist, else ~/.cache/enlist."""
-    if os.environ.get("ENLIST_CACHE"):
-        return Path(os.environ["ENLIST_CACHE"]).expanduser().resolve()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return (Path(base) / "enlist").resolve()
 
 
 def load_rules(settings: Settings, kind: str | None = None) -> RuleSettings:
@@ -70,7 +62,7 @@ def build_spec(
         version=settings.version,
         revision=revision(settings.root),
         packages=tuple(sorted((_real(tree) for tree in packages), key=lambda t: t.name)),
-        cache_dir=cache_dir().as_posix(),
+        cache_dir=cache_root().as_posix(),
         host_env=allowed,
         host_tools=host_tools(rules) if rules.toolchain.kind == "host" else (),
         official=official,
@@ -96,11 +88,25 @@ def host_tools(rules: RuleSettings) -> tuple[tuple[str, str], ...]:
 def warm_up(rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bool = False) -> list[str]:
     """Link a tiny program and a tiny shared library (and a C++ program when `cxx`) with the link flags of
     every flavor of each arch, in parallel (concurrent cold builds in one zig cache are safe). Returns the
-    configs that
-    were warmed now; a host toolchain has nothing to warm."""
+    configs that were warmed now; a host toolchain has nothing to warm."""
+    todo = _pending_warm_ups(rules, zig, archs=archs, cxx=cxx)
+    if todo:
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            list(pool.map(lambda item: _warm_one(item[1][1], item[0], cxx=cxx), todo.items()))
+    return sorted(config for config, _ in todo.values())
+
+
+def needs_warm_up(rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bool = False) -> bool:
+    """Whether `warm_up` has work to do (a few stat calls)."""
+    return bool(_pending_warm_ups(rules, zig, archs=archs, cxx=cxx))
+
+
+def _pending_warm_ups(
+    rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bool
+) -> dict[Path, tuple[str, Toolchain]]:
     if rules.toolchain.kind != "zig":
-        return []
-    cache = cache_dir()
+        return {}
+    cache = cache_root()
     todo: dict[Path, tuple[str, Toolchain]] = {}
     for arch in sorted(set(archs)):
         for flavor in rule_settings.FLAVORS:
@@ -109,10 +115,7 @@ def warm_up(rules: RuleSettings, zig: ToolTree, *, archs: Sequence[str], cxx: bo
             marker = Path(zig_global_cache(cache.as_posix(), zig.sha256)) / _marker_name(chain, cxx)
             if not marker.is_file():
                 todo.setdefault(marker, (config, chain))
-    if todo:
-        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-            list(pool.map(lambda item: _warm_one(item[1][1], item[0], cxx=cxx), todo.items()))
-    return sorted(config for config, _ in todo.values())
+    return todo
 
 
 def _warm_spec(zig: ToolTree, cache: Path, config: str) -> BuildSpec:

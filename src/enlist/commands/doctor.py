@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from enlist import app
+from enlist import app, workspace
 from enlist.errors import EnlistError, ExitCode
 
 MIN_FREE_BYTES = 2 << 30  # zig unpacked is ~0.4 GB, its libc cache ~0.1 GB per target, plus outputs
@@ -76,7 +76,7 @@ def run_check(name: str, check: Callable[[], Finding]) -> Finding:
 
 
 def findings(session: app.Session) -> Iterator[Finding]:
-    cache = app.cache_root()
+    cache = workspace.cache_root()
     yield check_python()
     yield check_free_space("disk (enlistment)", session.root)
     yield check_free_space("disk (cache)", cache)

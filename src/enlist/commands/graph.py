@@ -62,12 +62,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def package_inputs(settings: workspace.Settings, config: str) -> dict[str, Any]:
-    """What the restored packages give the descriptors: `predefined` macros ($(PkgX...), $(SDK_INC_PATH),
-    ...), `package_roots` (absolute trees descriptors may name) and `public_provided` (public paths that
-    packages with `provides = "public"` overlay). The toolcache supplies them; until it is wired in, there
-    are none."""
-    del settings, config
-    return {"predefined": {}, "package_roots": (), "public_provided": ()}
+    """What the restored packages give the descriptors: `predefined` macros ($(PkgX...)), `package_roots`
+    (absolute trees descriptors may name) and `public_provided` (public paths that packages with
+    `provides = "public"` overlay). Packages not restored yet are restored first."""
+    from enlist import app
+
+    packages = app.ensure_tools(app.Session(settings=settings, config=config))
+    return {
+        "predefined": dict(packages.macros),
+        "package_roots": tuple(p.tree for p in packages.packages),
+        "public_provided": (),
+    }
 
 
 def _why(loaded: LoadedEnlistment, a: str, b: str) -> int:
