@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from enlist import workspace
 from enlist.model.packages import PackageEnvironment
@@ -20,6 +20,7 @@ from enlist.toolcache.plan import Step
 from enlist.workspace import Settings
 
 if TYPE_CHECKING:
+    from enlist.commands.doctor import Finding
     from enlist.toolcache.restore import RestoreResult
 
 
@@ -142,7 +143,23 @@ def warm_toolchain(session: Session, packages: PackageEnvironment) -> None:
 
 
 
-def doctor_checks(session: Session) -> list[tuple[str, Callable[[], Any]]]:
-    """Checks of the toolcache and feeds for `enlist doctor` (name, check returning a Finding)."""
-    del session
-    return []
+def doctor_checks(session: Session) -> list[tuple[str, Callable[[], Finding]]]:
+    """Checks of the lock, the toolcache and the feeds for `enlist doctor`, each a (name, check) pair."""
+    from enlist.commands.doctor import Finding, Status
+    from enlist.toolcache import check
+
+    def lock() -> Finding:
+        return Finding("lock", Status.OK, check.lock_is_fresh(session.root))
+
+    def restored() -> Finding:
+        packages = check.environment(session.root)
+        if packages.missing:
+            names = ", ".join(f"{p.package} {p.version}" for p in packages.missing)
+            return Finding("packages", Status.FAIL, f"not restored: {names}", "run `enlist restore`")
+        return Finding("packages", Status.OK, f"{len(packages.packages)} restored and unpacked in the cache")
+
+    def feeds() -> Finding:
+        names = check.feeds_reachable(session.root)
+        return Finding("feeds", Status.OK, f"reachable: {', '.join(names) or 'none used'}")
+
+    return [("lock", lock), ("packages", restored), ("feeds", feeds)]

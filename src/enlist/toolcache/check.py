@@ -51,3 +51,27 @@ def require_restored(
             f"{count} package{'s' if count > 1 else ''} not restored: {names}", hint="run `enlist restore`"
         )
     return env
+
+
+def lock_is_fresh(root: Path) -> str:
+    """'<lock> matches <packages.toml>', or InputError naming why the lock is stale (offline)."""
+    from enlist.toolcache.resolve import stale_reasons
+
+    reasons = stale_reasons(root)
+    if reasons:
+        raise enlistment.stale_error(reasons)
+    return f"{enlistment.LOCK_SHOWN} matches {enlistment.TOML_SHOWN}"
+
+
+def feeds_reachable(root: Path, platform: str | None = None) -> list[str]:
+    """Ask each feed the lock uses for one of its pinned files (no download); FeedError on the first that fails."""
+    from enlist.toolcache.feeds import Feeds
+
+    packages = enlistment.load(root)
+    feeds = Feeds(packages.config, root)
+    first: dict[str, Pin] = {}
+    for _, pin in enlistment.host_pins(packages, platform or host_platform()):
+        first.setdefault(pin.feed, pin)
+    for name, pin in sorted(first.items()):
+        feeds.get(name).reach(pin)
+    return sorted(first)

@@ -50,6 +50,10 @@ class Feed(Protocol):
         """Write the pinned file into `part` (resuming what is there if possible); return its sha256."""
         ...
 
+    def reach(self, pin: Pin) -> None:
+        """Check that the feed serves `pin`'s file, cheaply (no download); FeedError if it does not."""
+        ...
+
 
 def _label(package: PackageSpec, platform: str) -> str:
     return f"{package.name} {package.version} ({platform})"
@@ -88,6 +92,9 @@ class FolderFeed:
                 Pin(package.name, package.version, platform, self.spec.name, rel, digest.of_file(source))
             )
         return pins
+
+    def reach(self, pin: Pin) -> None:
+        self._source(pin.url, f"{pin.package} {pin.version}")
 
     def fetch(self, pin: Pin, part: Path, transfer: Transfer) -> str:
         source = self._source(pin.url, f"{pin.package} {pin.version}")
@@ -129,6 +136,9 @@ class HttpFeed:
 
     def fetch(self, pin: Pin, part: Path, transfer: Transfer) -> str:
         return self.client.download(self.url_of(pin.url), part, self.credentials, transfer)
+
+    def reach(self, pin: Pin) -> None:
+        self.client.probe(self.url_of(pin.url), self.credentials)
 
 
 class PypiFeed:
@@ -199,6 +209,14 @@ class PypiFeed:
                 hint="nothing was downloaded; if the change is intended, run `enlist lock --refresh`",
             )
         return self.client.download(file.url, part, self.credentials, transfer)
+
+    def reach(self, pin: Pin) -> None:
+        project = pin.url.split("/", 1)[0]
+        if not any(f.file_name == pin.file_name for f in self.page(project)):
+            raise FeedError(
+                f"{redact(project_url(self.index, project))} no longer lists {pin.file_name}",
+                hint="the file was removed from the index; pin another version and run `enlist lock`",
+            )
 
 
 class Feeds:

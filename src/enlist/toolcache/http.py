@@ -141,6 +141,13 @@ class HttpClient:
 
         return self._with_retries(url, attempt, transfer)
 
+    def probe(self, url: str, credentials: Credentials | None = None) -> None:
+        """Whether `url` answers, from its headers alone, in one attempt: FeedError if it does not."""
+        try:
+            self._get(url, credentials, {}, stream=True).close()
+        except Retry as e:
+            raise FeedError(f"GET {redact(url)}: {e}", hint="check the network and the feed") from e
+
     def _with_retries(self, url: str, attempt: Callable[[], str], transfer: Transfer) -> str:
         reason = ""
         for number in range(self.policy.retries + 1):
