@@ -27,11 +27,6 @@ def bootstrap(enlistment: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_bootstrap_shipped_with_enlist_is_this_enlistments_bootstrap() -> None:
-    shipped = REPO / "src" / "enlist" / "resources" / "bootstrap.py"
-    assert shipped.read_bytes() == (REPO / "bootstrap.py").read_bytes()
-
-
 @pytest.fixture(scope="module")
 def new_enlistment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("new") / "contoso"
@@ -42,6 +37,7 @@ def new_enlistment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_new_writes_a_complete_skeleton(new_enlistment: Path) -> None:
     files = sorted(p.relative_to(new_enlistment).as_posix() for p in new_enlistment.rglob("*") if p.is_file())
+    assert (new_enlistment / "bootstrap.py").read_bytes() == (REPO / "bootstrap.py").read_bytes()
     for expected in ("bootstrap.py", "buildconf/enlist.toml", "buildconf/requirements.lock", "dirs", ".gitignore"):
         assert expected in files
     assert "projects/hello/sources" in files

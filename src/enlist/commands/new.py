@@ -1,7 +1,7 @@
 """`enlist new DIR`: create a working enlistment, the way CoreXT projects adopted the corext bootstrapper.
 
 The new enlistment gets:
-- `bootstrap.py` (the stdlib-only set-up script shipped with enlist),
+- `bootstrap.py`, the stdlib-only set-up script, copied from the enlistment it is created from,
 - `buildconf/enlist.toml` with its own `[enlistment]`, an `[orchestrator]` naming where its bootstrap installs enlist
   from (a path to an enlist checkout, or a wheel with its sha256), and the toolchain tables of the enlistment it was
   created from,
@@ -91,7 +91,7 @@ def enlist_toml(name: str, orchestrator: str, template: str) -> str:
 
 def write_skeleton(staging: Path, name: str, orchestrator: str, source: workspace.Settings) -> None:
     skeleton = resources.files("enlist") / "resources"
-    shutil.copyfile(str(skeleton / "bootstrap.py"), staging / "bootstrap.py")
+    shutil.copyfile(source.root / "bootstrap.py", staging / "bootstrap.py")
     (staging / "bootstrap.py").chmod(0o755)
     shutil.copytree(str(skeleton / "skeleton"), staging, dirs_exist_ok=True)
     (staging / "gitignore").rename(staging / ".gitignore")
