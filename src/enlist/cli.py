@@ -1,32 +1,38 @@
 """The `enlist` command line (L3).
 
 Subcommands live in `enlist.commands.<name>` and are imported only when run, so that `enlist build` on an
-unchanged tree pays for nothing it does not use (no rich, requests or networkx on the no-op path). Each command
-module provides `configure(parser)` and `run(args) -> int`.
+unchanged tree pays for nothing it does not use (no rich, requests or networkx on the no-op path). Each
+command module provides `configure(parser)` and `run(args) -> int`.
+
+`enlist build` first tries `enlist.store.noop`, which answers "nothing to do" from builtin modules alone; this
+module therefore imports nothing at the top but `os` and `sys` (argparse, typing and enlist.errors cost more
+than the whole no-op check).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-import traceback
-from typing import Protocol
 
 from enlist import __version__
-from enlist.errors import EnlistError, ExitCode
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs more than a no-op build
+if TYPE_CHECKING:
+    import argparse
+    from typing import Protocol
+
+    class Command(Protocol):
+        def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+        def run(self, args: argparse.Namespace) -> int: ...
+
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("enlist.commands.build", "build the enlistment, or DIRS and what they consume"),
+    "clean": ("enlist.commands.clean", "delete the outputs, public tree and logs of a config"),
     "version": ("enlist.commands.version", "print the version of enlist"),
 }
-
-
-class Command(Protocol):
-    def configure(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
 
 
 def _usage() -> str:
@@ -45,6 +51,22 @@ def run(argv: list[str]) -> int:
     if argv[:1] == ["-C"] and len(argv) >= 2:
         os.chdir(argv[1])
         argv = argv[2:]
+    if argv[:1] == ["build"]:
+        from enlist.store.noop import try_noop
+
+        code = try_noop(argv[1:], __version__)
+        if code is not None:
+            return code
+    return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
+    import argparse
+    import importlib
+    import traceback
+
+    from enlist.errors import EnlistError, ExitCode
+
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return ExitCode.OK if argv else ExitCode.USAGE
@@ -53,10 +75,11 @@ def run(argv: list[str]) -> int:
         return ExitCode.OK
     name = argv[0]
     if name not in COMMANDS:
-        print(f"error: unknown command '{name}'\n  hint: one of {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        names = ", ".join(sorted(COMMANDS))
+        print(f"error: unknown command '{name}'\n  hint: one of {names}", file=sys.stderr)
         return ExitCode.USAGE
     module_name, summary = COMMANDS[name]
-    command: Command = importlib.import_module(module_name)  # type: ignore[assignment]
+    command: Command = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
     command.configure(parser)
     try:
@@ -72,5 +95,6 @@ def run(argv: list[str]) -> int:
         return ExitCode.OK
     except Exception:  # a bug in enlist, not the user's input: say so and show where
         traceback.print_exc()
-        print("internal error in enlist (this is a bug; please report it with the trace above)", file=sys.stderr)
+        print("internal error in enlist (this is a bug; please report it with the trace above)",
+              file=sys.stderr)
         return 70

@@ -1,0 +1,179 @@
+"""One `enlist build`, wired (L3): lock the tree, get a plan (reused or new), run the builder with the real
+adapters, write the logs, remember the tree's state and, when everything is current, the no-op record.
+
+    request = BuildRequest(root=..., plan_request=PlanRequest(...), options=Options(jobs=8), ...)
+    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted)
+
+The plan is reused, without calling the planner, when the `PlanRequest` is the one the tree's state was
+planned for and none of the plan's source files changed content; otherwise the planner runs, and the files the
+old plan produced that the new one does not are deleted (a removed source's object, a dropped publish pair).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from enlist import __version__
+from enlist.engine import dag as dagmod
+from enlist.engine import keys
+from enlist.engine.builder import Builder, BuildResult, Options
+from enlist.engine.events import Event
+from enlist.engine.rebuilder import Rebuilder
+from enlist.execute import SubprocessExecutor, ThreadWorkers
+from enlist.model.plan import Plan, Planner, PlanRequest
+from enlist.publish import TreePublisher, remove_stale
+from enlist.store import noop, state
+from enlist.store.files import TreeFiles
+from enlist.store.local import LocalStore, cache_dir
+from enlist.store.lock import TreeLock
+
+
+class Console(Protocol):
+    def notice(self, text: str) -> None: ...
+
+    def __call__(self, event: Event) -> None: ...
+
+    def finish(self, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    root: Path
+    plan_request: PlanRequest
+    options: Options
+    read_cache: bool = True  # False with --no-cache (which also implies a clean build)
+    explain: bool = False
+    dirs: tuple[str, ...] = ()  # enlistment-relative, as `noop.normalise_dirs` gives them
+    env_names: tuple[str, ...] = ()  # the allowed variables whose values are part of the build's identity
+    cache: Path | None = None  # default: `enlist.store.local.cache_dir()`
+
+    @property
+    def config(self) -> str:
+        return self.plan_request.config
+
+    def identity(self) -> tuple[object, ...]:
+        values = dict(self.plan_request.env)
+        env = tuple((name, values.get(name)) for name in self.env_names)
+        max_pass = None if self.options.max_pass is None else int(self.options.max_pass)
+        return noop.identity(
+            __version__, str(self.root), self.config, self.plan_request.strict, self.dirs, max_pass, env
+        )
+
+
+def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
+    from enlist.console.logs import LogFiles, noop_logs
+    from enlist.console.summary import exit_code, noop_summary, summarise
+
+    started = time.monotonic()
+    directory = state.state_dir(request.root, request.config)
+    with TreeLock(directory, console.notice):
+        state.forget_noop(directory)
+        previous = state.load(directory)
+        files = TreeFiles(request.root, previous.files if previous else {})
+        plan, fingerprints = _plan(request, planner, previous, files)
+        dag = dagmod.build(plan.actions)
+        logs = LogFiles(request.root / "out" / request.config, plan.warnings)
+
+        def report(event: Event) -> None:
+            logs(event)
+            console(event)
+
+        result = _run(request, plan, fingerprints, dag, files, previous, report)
+        state.save(directory, state.TreeState(request.plan_request.identity(), plan, fingerprints,
+                                              files.entries(), result.records))
+        summary = summarise(result, config=request.config, seconds=time.monotonic() - started,
+                            jobs=request.options.jobs, warnings=logs.warnings)
+        logs.finish(summary)
+        console.finish(summary)
+        if result.ok:
+            texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
+            state.save_noop(directory, _noop_body(request, plan, result, files, texts))
+        return exit_code(result)
+
+
+def _plan(
+    request: BuildRequest, planner: Planner, previous: state.TreeState | None, files: TreeFiles
+) -> tuple[Plan, tuple[str, ...]]:
+    if previous is not None and previous.request == request.plan_request.identity():
+        sources = previous.plan.sources
+        if all(not files.changed(p) or files.digest(p) == files.previous_digest(p) for p in sources):
+            return previous.plan, previous.fingerprints
+    plan = planner(request.plan_request)
+    for source in plan.sources:
+        files.digest(source)  # remembered, so that the next build can trust the plan without re-reading them
+    normalise = keys.normaliser(plan.roots)
+    fingerprints = tuple(keys.fingerprint(a, normalise) for a in plan.actions)
+    if previous is not None:
+        now = {out for a in plan.actions for out in a.outputs}
+        remove_stale(request.root, {out for a in previous.plan.actions for out in a.outputs} - now)
+    return plan, fingerprints
+
+
+def _run(
+    request: BuildRequest,
+    plan: Plan,
+    fingerprints: tuple[str, ...],
+    dag: dagmod.Dag,
+    files: TreeFiles,
+    previous: state.TreeState | None,
+    report: Callable[[Event], None],
+) -> BuildResult:
+    options = request.options
+    clean = options.clean or not request.read_cache
+    rebuilder = Rebuilder(
+        actions=plan.actions,
+        fingerprints=fingerprints,
+        previous=previous.records if previous else {},
+        files=files,
+        executor=SubprocessExecutor(request.root),
+        publisher=TreePublisher(request.root),
+        store=LocalStore(request.cache or cache_dir()),
+        read_cache=request.read_cache,
+        clean=clean,
+        root=str(request.root),
+        package_roots=tuple(p for p, _ in plan.roots.packages),
+        normalise=keys.normaliser(plan.roots),
+    )
+    workers: ThreadWorkers[Any] = ThreadWorkers(options.jobs)
+    builder = Builder(rebuilder, workers, report)
+    try:
+        with _interrupts(builder.interrupt):
+            return builder.run(dag, replace(options, clean=clean), config=request.config)
+    finally:
+        workers.close()
+
+
+@contextmanager
+def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the build cleanly instead of unwinding the stack mid-bookkeeping."""
+    def on_signal(signum: int, frame: object) -> None:
+        handler()
+
+    saved = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, previous in saved.items():
+            signal.signal(s, previous)
+
+
+def _noop_body(
+    request: BuildRequest, plan: Plan, result: BuildResult, files: TreeFiles, logs: dict[str, str]
+) -> tuple[Any, ...]:
+    paths: dict[str, None] = dict.fromkeys(plan.sources)
+    for i in sorted(result.selected):
+        action = plan.actions[i]
+        record = result.records.get(action.id)
+        paths.update(dict.fromkeys(action.inputs))
+        if record is not None:
+            paths.update(dict.fromkeys(record.deps))
+        paths.update(dict.fromkeys(action.outputs))
+    ordered = tuple(paths)
+    sigs = tuple(n for p in ordered for n in files.signature(p))
+    return (__version__, request.identity(), request.env_names, ordered, sigs, logs)

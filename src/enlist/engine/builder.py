@@ -1,0 +1,251 @@
+"""The builder: one build from a plan to a `BuildResult` (L1; all I/O goes through `enlist.engine.ports`).
+
+1. Graph: number the actions, link producers to consumers (`enlist.engine.dag`), select what was asked for.
+2. Survey: walk the selection in topological order and keep as *todo* every action that is new, whose command
+   changed, one of whose files (declared inputs, discovered deps, outputs) has a new stat signature, or that
+   depends on a todo action. Everything else is up to date without hashing a byte: with nothing todo, that is
+   the whole build.
+3. Run: the scheduler hands out todo actions, critical path first, to at most `jobs` workers. A worker
+   first decides (keys from contents: up to date, early cutoff or cache hit end here), and only an action
+   that must run gets a slot (`n>`) and an `ActionStarted` event. Failures skip their dependants; Ctrl-C
+   cancels the executor, waits for the workers, and reports the killed actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from enlist.engine import dag as dagmod
+from enlist.engine.events import (
+    ActionFinished,
+    ActionSkipped,
+    ActionStarted,
+    BuildInterrupted,
+    BuildStarted,
+    Reporter,
+)
+from enlist.engine.ports import Files, Workers
+from enlist.engine.rebuilder import Pending, Rebuilder
+from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
+from enlist.model.action import ActionKind
+from enlist.model.project import Pass
+
+# Cost estimates (seconds) for actions that never ran here; measured durations replace them.
+DEFAULT_COST = {ActionKind.LINK: 1.0, ActionKind.TEST: 1.0, ActionKind.PUBLISH: 0.01}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    jobs: int = 1
+    fail_fast: bool = False
+    clean: bool = False  # -c: ignore local outputs, may still hit the cache
+    projects: tuple[str, ...] = ()  # DIRS: enlistment-relative project directories
+    max_pass: Pass | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    dag: dagmod.Dag
+    selected: frozenset[int]
+    outcomes: dict[int, Outcome]  # every todo action that finished, by number
+    skipped: dict[int, int]  # action -> the failed action it needed
+    unstarted: tuple[int, ...]  # todo actions left alone by --fail-fast or an interrupt
+    survey: dict[int, Reason]  # todo actions and why the survey picked them
+    records: dict[str, Record]  # what the tree remembers after this build, by action id
+    interrupted: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> list[int]:
+        return sorted(i for i, o in self.outcomes.items() if o.verdict is Verdict.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and not self.failed and not self.skipped and not self.unstarted
+
+
+def survey(
+    dag: dagmod.Dag,
+    selected: frozenset[int],
+    fingerprints: Sequence[str],
+    previous: Mapping[str, Record],
+    files: Files,
+    *,
+    clean: bool = False,
+) -> dict[int, Reason]:
+    """The todo actions of step 2, each with the reason it may need work."""
+    todo: dict[int, Reason] = {}
+    for i in dag.order:
+        if i not in selected:
+            continue
+        action = dag.actions[i]
+        if clean:
+            todo[i] = Reason(Why.CLEAN)
+            continue
+        upstream = next((d for d in dag.deps[i] if d in todo), None)
+        if upstream is not None:
+            todo[i] = Reason(Why.UPSTREAM, dag.actions[upstream].id)
+            continue
+        prev = previous.get(action.id)
+        if prev is None:
+            todo[i] = Reason(Why.NEW)
+        elif prev.fingerprint != fingerprints[i]:
+            todo[i] = Reason(Why.COMMAND)
+        else:
+            touched = _first_touched(files, (action.inputs, prev.deps, action.outputs))
+            if touched is not None:
+                todo[i] = Reason(Why.TOUCHED, touched)
+    return todo
+
+
+def _first_touched(files: Files, groups: Sequence[Sequence[str]]) -> str | None:
+    for group in groups:
+        for path in group:
+            if files.changed(path):
+                return path
+    return None
+
+
+class Builder:
+    def __init__(self, rebuilder: Rebuilder, workers: Workers[Outcome | Pending], report: Reporter) -> None:
+        self._rb = rebuilder
+        self._workers = workers
+        self._report = report
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """Stop the build from a signal handler: kill running commands, start nothing new. The loop then
+        drains its workers and `run` returns a result marked interrupted."""
+        self._interrupted = True
+        self._rb.executor.cancel()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    def run(self, dag: dagmod.Dag, options: Options, *, config: str = "") -> BuildResult:
+        selected = dagmod.select(dag, options.projects, options.max_pass)
+        rb = self._rb
+        todo = survey(dag, selected, rb.fingerprints, rb.previous, rb.files, clean=options.clean)
+        costs = [self._cost(i) for i in range(len(dag.actions))]
+        run = _Run(dag, todo, dagmod.priorities(dag, costs), options, self)
+        todo_actions = tuple(dag.actions[i] for i in todo)
+        self._report(BuildStarted(config, len(selected), len(todo), options.jobs, todo_actions))
+        run.loop()
+        records = {a.id: r for a in dag.actions if (r := self._rb.previous.get(a.id)) is not None}
+        warnings: list[str] = []
+        for outcome in run.outcomes.values():
+            if outcome.record is not None:
+                records[dag.actions[outcome.index].id] = outcome.record
+            warnings += outcome.warnings
+        return BuildResult(
+            dag=dag,
+            selected=selected,
+            outcomes=run.outcomes,
+            skipped=dict(run.scheduler.skipped),
+            unstarted=tuple(i for i in run.scheduler.unstarted() if i not in run.outcomes),
+            survey=todo,
+            records=records,
+            interrupted=run.interrupted,
+            warnings=tuple(warnings),
+        )
+
+    def _cost(self, i: int) -> float:
+        action = self._rb.actions[i]
+        prev = self._rb.previous.get(action.id)
+        if prev is not None and prev.seconds > 0:
+            return prev.seconds
+        return DEFAULT_COST.get(action.kind, 0.5)
+
+
+class _Run:
+    """The state of one run of the loop: in-flight jobs, slots, outcomes."""
+
+    def __init__(
+        self,
+        dag: dagmod.Dag,
+        todo: dict[int, Reason],
+        priority: list[float],
+        options: Options,
+        builder: Builder,
+    ) -> None:
+        from enlist.engine.scheduler import Scheduler
+
+        self.dag = dag
+        self.todo = todo
+        self.jobs = max(1, options.jobs)
+        self.scheduler = Scheduler(dag, todo.keys(), priority, fail_fast=options.fail_fast)
+        self.builder = builder
+        self.rb = builder._rb
+        self.workers = builder._workers
+        self.report = builder._report
+        self.inflight = 0
+        self.free_slots = list(range(self.jobs, 0, -1))
+        self.slot_of: dict[int, int] = {}
+        self.outcomes: dict[int, Outcome] = {}
+        self.interrupted = False
+
+    def loop(self) -> None:
+        try:
+            while True:
+                self._fill()
+                if self.inflight == 0:
+                    break
+                self._handle(self.workers.next_done())
+        except KeyboardInterrupt:
+            self.builder.interrupt()
+        if self.builder.interrupted:
+            self._drain()
+
+    def _fill(self) -> None:
+        while self.inflight < self.jobs and not self.builder.interrupted:
+            i = self.scheduler.next()
+            if i is None:
+                return
+            self._submit(lambda i=i: self.rb.decide(i, self.todo[i]))  # type: ignore[misc]
+
+    def _submit(self, job: Callable[[], Outcome | Pending]) -> None:
+        self.workers.submit(job)
+        self.inflight += 1
+
+    def _handle(self, done: Outcome | Pending) -> None:
+        self.inflight -= 1
+        if isinstance(done, Pending):
+            if self.builder.interrupted or self.scheduler.stopped:
+                self.scheduler.cancel(done.index)  # decided, but its command never started
+                return
+            slot = self.free_slots.pop()
+            self.slot_of[done.index] = slot
+            self.report(ActionStarted(self.dag.actions[done.index], slot, done.reason))
+            self._submit(lambda p=done: self.rb.execute(p))  # type: ignore[misc]
+            return
+        self._finish(done)
+
+    def _finish(self, outcome: Outcome) -> None:
+        i = outcome.index
+        slot = self.slot_of.pop(i, 0)
+        if slot:
+            self.free_slots.append(slot)
+            self.free_slots.sort(reverse=True)
+        if outcome.verdict is Verdict.INTERRUPTED:
+            self.scheduler.cancel(i)
+            self.outcomes[i] = outcome
+            self.report(ActionFinished(self.dag.actions[i], slot, outcome))
+            return
+        self.outcomes[i] = outcome
+        skipped = self.scheduler.finish(i, outcome.verdict.ok)
+        self.report(ActionFinished(self.dag.actions[i], slot, outcome))
+        for j in skipped:
+            self.report(ActionSkipped(self.dag.actions[j], self.dag.actions[i]))
+
+    def _drain(self) -> None:
+        self.interrupted = True
+        self.scheduler.stop()
+        while self.inflight:
+            try:
+                self._handle(self.workers.next_done())
+            except KeyboardInterrupt:
+                continue  # a second Ctrl-C: children are already being killed; keep cleaning up
+        killed = sorted(i for i, o in self.outcomes.items() if o.verdict is Verdict.INTERRUPTED)
+        self.report(BuildInterrupted(tuple(self.dag.actions[i] for i in killed)))

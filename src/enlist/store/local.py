@@ -1,0 +1,148 @@
+"""The local action cache and CAS in the machine cache directory (L2): `enlist.engine.ports.Store` on disk.
+
+Where: `$ENLIST_CACHE`, else `$XDG_CACHE_HOME/enlist`, else `~/.cache/enlist` (`cache_dir()`). Layout:
+
+    <cache>/cas/sha256/9f/9f2c...e1     blobs (outputs, command logs), named by their sha256, read-only
+    <cache>/ac/sha256/3b/3b07...aa      action-cache entries (`enlist.engine.traces`), named by their key
+    <cache>/tmp/                        temporary files, renamed into place (same file system)
+
+Every file appears by rename of a complete temporary file, so several builds (and machines sharing nothing but
+this directory) may read and write at once: a reader sees a whole entry or none. Writing an existing blob is a
+no-op. The bytes are trusted: only enlist writes here, and `enlist cache verify` checks them on demand. A
+remote cache implementing the same Protocol must verify every blob it fetches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from enlist.digest import is_hex_digest, of_bytes
+from enlist.errors import EnvironmentFault
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("ENLIST_CACHE"):
+        return Path(env["ENLIST_CACHE"])
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "enlist"
+    return Path.home() / ".cache" / "enlist"
+
+
+class LocalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / "tmp"
+        self._ready = False
+
+    def _path(self, area: str, name: str) -> Path:
+        if not is_hex_digest(name):
+            raise ValueError(f"not a sha256 digest: {name!r}")
+        return self.root / area / "sha256" / name[:2] / name
+
+    def _prepare(self) -> None:
+        if not self._ready:
+            try:
+                self._tmp.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise _unwritable(self.root, e) from e
+            self._ready = True
+
+    # -- action cache --------------------------------------------------------------------------------------
+
+    def get_entry(self, key: str) -> bytes | None:
+        return _read(self._path("ac", key))
+
+    def put_entry(self, key: str, data: bytes) -> None:
+        self._install(self._path("ac", key), data=data, replace=True)
+
+    # -- CAS -----------------------------------------------------------------------------------------------
+
+    def has(self, digest: str) -> bool:
+        return self._path("cas", digest).is_file()
+
+    def put_file(self, path: str, digest: str) -> None:
+        target = self._path("cas", digest)
+        if not target.exists():
+            self._install(target, source=Path(path), replace=False)
+
+    def put_bytes(self, data: bytes) -> str:
+        digest = of_bytes(data)
+        target = self._path("cas", digest)
+        if not target.exists():
+            self._install(target, data=data, replace=False)
+        return digest
+
+    def get_bytes(self, digest: str) -> bytes | None:
+        return _read(self._path("cas", digest))
+
+    def fetch_file(self, digest: str, path: str, executable: bool) -> bool:
+        blob = self._path("cas", digest)
+        dest = Path(path)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        except OSError as e:
+            raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
+        try:
+            os.close(fd)
+            shutil.copyfile(blob, tmp)
+            os.chmod(tmp, 0o755 if executable else 0o644)
+            os.replace(tmp, dest)
+        except FileNotFoundError:
+            _discard(tmp)
+            return False
+        except OSError as e:
+            _discard(tmp)
+            raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
+        return True
+
+    def _install(
+        self, target: Path, *, data: bytes | None = None, source: Path | None = None, replace: bool
+    ) -> None:
+        self._prepare()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        except OSError as e:
+            raise _unwritable(self.root, e) from e
+        try:
+            if data is not None:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            else:
+                os.close(fd)
+                assert source is not None
+                shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o444)
+            if replace or not target.exists():
+                os.replace(tmp, target)
+            else:
+                _discard(tmp)
+        except OSError as e:
+            _discard(tmp)
+            raise _unwritable(self.root, e) from e
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _unwritable(root: Path, e: OSError) -> EnvironmentFault:
+    return EnvironmentFault(
+        f"cannot write the action cache in {root}: {e.strerror}",
+        hint="free some space, fix the permissions, or point ENLIST_CACHE at a writable directory",
+    )
