@@ -63,7 +63,6 @@ def run(argv: list[str]) -> int:
 def _run(argv: list[str]) -> int:
     import argparse
     import importlib
-    import traceback
 
     from enlist.errors import EnlistError, ExitCode
 
@@ -94,6 +93,8 @@ def _run(argv: list[str]) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except Exception:  # a bug in enlist, not the user's input: say so and show where
+        import traceback
+
         traceback.print_exc()
         print("internal error in enlist (this is a bug; please report it with the trace above)",
               file=sys.stderr)

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from enlist.errors import EnvironmentFault, InputError
+from enlist.store.local import copy_file, temp_beside
 
 
 class TreePublisher:
@@ -47,9 +46,8 @@ class TreePublisher:
             raise InputError(f"cannot publish {src}: it does not exist", hint="check the PASSn_PUBLISH pairs")
         target = self._root / dest
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        shutil.copyfile(source, tmp)
+        tmp = temp_beside(target)
+        copy_file(source, tmp)
         os.chmod(tmp, 0o755 if os.access(source, os.X_OK) else 0o644)
         return tmp
 

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 from enlist import __version__
 from enlist.engine import dag as dagmod
 from enlist.engine import keys
-from enlist.engine.builder import Builder, BuildResult, Options
+from enlist.engine.builder import Builder, BuildResult, Options, watched
 from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
+from enlist.engine.table import ActionTable, RecordTable
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.plan import Plan, Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
@@ -76,17 +77,17 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
         state.forget_noop(directory)
         previous = state.load(directory)
         files = TreeFiles(request.root, previous.files if previous else {})
-        plan, fingerprints = _plan(request, planner, previous, files)
-        dag = dagmod.build(plan.actions)
+        plan = _plan(request, planner, previous, files)
         logs = LogFiles(request.root / "out" / request.config, plan.warnings)
 
         def report(event: Event) -> None:
             logs(event)
             console(event)
 
-        result = _run(request, plan, fingerprints, dag, files, previous, report)
-        state.save(directory, state.TreeState(request.plan_request.identity(), plan, fingerprints,
-                                              files.entries(), result.records))
+        records = previous.records if previous else RecordTable()
+        result = _run(request, plan, records, files, report)
+        tree = state.TreeState(request.plan_request.identity(), plan, files.entries(), result.records)
+        state.save(directory, tree)
         summary = summarise(result, config=request.config, seconds=time.monotonic() - started,
                             jobs=request.options.jobs, warnings=logs.warnings)
         logs.finish(summary)
@@ -99,37 +100,37 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
 
 def _plan(
     request: BuildRequest, planner: Planner, previous: state.TreeState | None, files: TreeFiles
-) -> tuple[Plan, tuple[str, ...]]:
+) -> state.PlanState:
     if previous is not None and previous.request == request.plan_request.identity():
         sources = previous.plan.sources
         if all(not files.changed(p) or files.digest(p) == files.previous_digest(p) for p in sources):
-            return previous.plan, previous.fingerprints
+            return previous.plan
     plan = planner(request.plan_request)
     for source in plan.sources:
         files.digest(source)  # remembered, so that the next build can trust the plan without re-reading them
+    table = ActionTable.of(plan.actions)
+    dag = dagmod.build(table)
     normalise = keys.normaliser(plan.roots)
     fingerprints = tuple(keys.fingerprint(a, normalise) for a in plan.actions)
     if previous is not None:
-        now = {out for a in plan.actions for out in a.outputs}
-        remove_stale(request.root, {out for a in previous.plan.actions for out in a.outputs} - now)
-    return plan, fingerprints
+        now = {out for outs in table.outputs for out in outs}
+        remove_stale(request.root, {out for outs in previous.plan.actions.outputs for out in outs} - now)
+    return state.PlanState(plan.config, dag, plan.roots, plan.sources, plan.warnings, fingerprints)
 
 
 def _run(
     request: BuildRequest,
-    plan: Plan,
-    fingerprints: tuple[str, ...],
-    dag: dagmod.Dag,
+    plan: state.PlanState,
+    records: RecordTable,
     files: TreeFiles,
-    previous: state.TreeState | None,
     report: Callable[[Event], None],
 ) -> BuildResult:
     options = request.options
     clean = options.clean or not request.read_cache
     rebuilder = Rebuilder(
         actions=plan.actions,
-        fingerprints=fingerprints,
-        previous=previous.records if previous else {},
+        fingerprints=plan.fingerprints,
+        previous=records,
         files=files,
         executor=SubprocessExecutor(request.root),
         publisher=TreePublisher(request.root),
@@ -144,7 +145,7 @@ def _run(
     builder = Builder(rebuilder, workers, report)
     try:
         with _interrupts(builder.interrupt):
-            return builder.run(dag, replace(options, clean=clean), config=request.config)
+            return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
     finally:
         workers.close()
 
@@ -164,16 +165,7 @@ def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
 
 
 def _noop_body(
-    request: BuildRequest, plan: Plan, result: BuildResult, files: TreeFiles, logs: dict[str, str]
+    request: BuildRequest, plan: state.PlanState, result: BuildResult, files: TreeFiles, logs: dict[str, str]
 ) -> tuple[Any, ...]:
-    paths: dict[str, None] = dict.fromkeys(plan.sources)
-    for i in sorted(result.selected):
-        action = plan.actions[i]
-        record = result.records.get(action.id)
-        paths.update(dict.fromkeys(action.inputs))
-        if record is not None:
-            paths.update(dict.fromkeys(record.deps))
-        paths.update(dict.fromkeys(action.outputs))
-    ordered = tuple(paths)
-    sigs = tuple(n for p in ordered for n in files.signature(p))
-    return (__version__, request.identity(), request.env_names, ordered, sigs, logs)
+    paths = tuple(dict.fromkeys((*plan.sources, *sorted(watched(plan.actions, result.selected, result.records)))))
+    return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)

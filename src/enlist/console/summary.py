@@ -71,12 +71,14 @@ def summarise(
     result: BuildResult, *, config: str, seconds: float, jobs: int, warnings: int
 ) -> dict[str, Any]:
     actions = result.dag.actions
+    labels = {int(p): p.label for p in Pass}
     totals = dict.fromkeys(COUNT_NAMES, 0)
     passes: dict[str, dict[str, Any]] = {}
     for i in sorted(result.selected):
         name = _count_name(result, i)
         totals[name] += 1
-        per = passes.setdefault(actions[i].pass_.label, {**dict.fromkeys(COUNT_NAMES, 0), "seconds": 0.0})
+        label = labels[actions.passes[i]]
+        per = passes.setdefault(label, {**dict.fromkeys(COUNT_NAMES, 0), "seconds": 0.0})
         per[name] += 1
         outcome = result.outcomes.get(i)
         if outcome is not None and outcome.verdict in (Verdict.RAN, Verdict.FAILED):
@@ -114,10 +116,11 @@ def _failure(result: BuildResult, outcome: Outcome) -> dict[str, Any]:
 
 def _tests(result: BuildResult) -> list[dict[str, Any]]:
     tests = []
+    table = result.dag.actions
     for i in sorted(result.selected):
-        action = result.dag.actions[i]
-        if action.kind is not ActionKind.TEST:
+        if table.rows[i][1] != ActionKind.TEST.value:
             continue
+        action = table[i]
         outcome = result.outcomes.get(i)
         word = _count_name(result, i)
         verdict = _TEST_RESULT.get(word, word)

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from enlist.engine import dag as dagmod
@@ -27,12 +27,13 @@ from enlist.engine.events import (
 )
 from enlist.engine.ports import Files, Workers
 from enlist.engine.rebuilder import Pending, Rebuilder
+from enlist.engine.table import ActionTable, RecordTable
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.model.action import ActionKind
 from enlist.model.project import Pass
 
 # Cost estimates (seconds) for actions that never ran here; measured durations replace them.
-DEFAULT_COST = {ActionKind.LINK: 1.0, ActionKind.TEST: 1.0, ActionKind.PUBLISH: 0.01}
+DEFAULT_COST = {ActionKind.LINK.value: 1.0, ActionKind.TEST.value: 1.0, ActionKind.PUBLISH.value: 0.01}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class BuildResult:
     skipped: dict[int, int]  # action -> the failed action it needed
     unstarted: tuple[int, ...]  # todo actions left alone by --fail-fast or an interrupt
     survey: dict[int, Reason]  # todo actions and why the survey picked them
-    records: dict[str, Record]  # what the tree remembers after this build, by action id
+    records: RecordTable  # what the tree remembers after this build, by action id
     interrupted: bool = False
     warnings: tuple[str, ...] = field(default=())
 
@@ -69,42 +70,48 @@ def survey(
     dag: dagmod.Dag,
     selected: frozenset[int],
     fingerprints: Sequence[str],
-    previous: Mapping[str, Record],
+    previous: RecordTable,
     files: Files,
     *,
     clean: bool = False,
 ) -> dict[int, Reason]:
     """The todo actions of step 2, each with the reason it may need work."""
+    table = dag.actions
+    if clean:
+        return {i: Reason(Why.CLEAN) for i in dag.order if i in selected}
+    changed = files.changed_among(watched(table, selected, previous))
     todo: dict[int, Reason] = {}
     for i in dag.order:
         if i not in selected:
             continue
-        action = dag.actions[i]
-        if clean:
-            todo[i] = Reason(Why.CLEAN)
-            continue
         upstream = next((d for d in dag.deps[i] if d in todo), None)
         if upstream is not None:
-            todo[i] = Reason(Why.UPSTREAM, dag.actions[upstream].id)
+            todo[i] = Reason(Why.UPSTREAM, table.ids[upstream])
             continue
-        prev = previous.get(action.id)
-        if prev is None:
+        row = previous.row(table.ids[i])
+        if row is None:
             todo[i] = Reason(Why.NEW)
-        elif prev.fingerprint != fingerprints[i]:
+        elif row[0] != fingerprints[i]:
             todo[i] = Reason(Why.COMMAND)
-        else:
-            touched = _first_touched(files, (action.inputs, prev.deps, action.outputs))
-            if touched is not None:
-                todo[i] = Reason(Why.TOUCHED, touched)
+        elif changed:
+            for group in (table.inputs[i], row[3], table.outputs[i]):
+                if not changed.isdisjoint(group):
+                    todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
+                    break
     return todo
 
 
-def _first_touched(files: Files, groups: Sequence[Sequence[str]]) -> str | None:
-    for group in groups:
-        for path in group:
-            if files.changed(path):
-                return path
-    return None
+def watched(table: ActionTable, selected: Collection[int], records: RecordTable) -> set[str]:
+    """Every file the selected actions depend on or write: declared inputs, discovered deps, outputs."""
+    paths: set[str] = set()
+    rows = records.rows
+    for i in selected:
+        paths.update(table.inputs[i])
+        paths.update(table.outputs[i])
+        row = rows.get(table.ids[i])
+        if row is not None:
+            paths.update(row[3])
+    return paths
 
 
 class Builder:
@@ -128,17 +135,18 @@ class Builder:
         selected = dagmod.select(dag, options.projects, options.max_pass)
         rb = self._rb
         todo = survey(dag, selected, rb.fingerprints, rb.previous, rb.files, clean=options.clean)
-        costs = [self._cost(i) for i in range(len(dag.actions))]
+        costs = [self._cost(dag, i) for i in range(len(dag.actions))]
         run = _Run(dag, todo, dagmod.priorities(dag, costs), options, self)
         todo_actions = tuple(dag.actions[i] for i in todo)
         self._report(BuildStarted(config, len(selected), len(todo), options.jobs, todo_actions))
         run.loop()
-        records = {a.id: r for a in dag.actions if (r := self._rb.previous.get(a.id)) is not None}
+        new: dict[str, Record] = {}
         warnings: list[str] = []
         for outcome in run.outcomes.values():
             if outcome.record is not None:
-                records[dag.actions[outcome.index].id] = outcome.record
+                new[dag.actions.ids[outcome.index]] = outcome.record
             warnings += outcome.warnings
+        records = self._rb.previous.updated(dag.actions.ids, new)
         return BuildResult(
             dag=dag,
             selected=selected,
@@ -151,12 +159,11 @@ class Builder:
             warnings=tuple(warnings),
         )
 
-    def _cost(self, i: int) -> float:
-        action = self._rb.actions[i]
-        prev = self._rb.previous.get(action.id)
-        if prev is not None and prev.seconds > 0:
-            return prev.seconds
-        return DEFAULT_COST.get(action.kind, 0.5)
+    def _cost(self, dag: dagmod.Dag, i: int) -> float:
+        row = self._rb.previous.row(dag.actions.ids[i])
+        if row is not None and row[5] > 0:
+            return row[5]
+        return DEFAULT_COST.get(dag.actions.rows[i][1], 0.5)
 
 
 class _Run:

@@ -15,54 +15,70 @@ import heapq
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from enlist.engine.table import ActionTable
 from enlist.errors import GraphError
-from enlist.model.action import Action
 from enlist.model.project import Pass
 
 
 @dataclass(frozen=True, slots=True)
 class Dag:
-    actions: tuple[Action, ...]
+    actions: ActionTable
     index: dict[str, int]  # action id -> number
-    producer: dict[str, int]  # output path -> number of the action writing it
     deps: tuple[tuple[int, ...], ...]  # number -> numbers it waits for (sorted)
     dependants: tuple[tuple[int, ...], ...]  # number -> numbers waiting for it (sorted)
     order: tuple[int, ...]  # a topological order: deps before dependants, plan order among equals
 
+    def saved(self) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+        """What `restore` needs to skip checking the plan again (it was checked when it was made)."""
+        return self.deps, self.order
 
-def build(actions: Sequence[Action]) -> Dag:
+
+def build(table: ActionTable) -> Dag:
     index: dict[str, int] = {}
     producer: dict[str, int] = {}
-    for i, action in enumerate(actions):
-        if action.id in index:
-            raise GraphError(f"two actions share the id '{action.id}'", hint="action ids must be unique")
-        index[action.id] = i
-        for out in action.outputs:
+    for i, action_id in enumerate(table.ids):
+        if action_id in index:
+            raise GraphError(f"two actions share the id '{action_id}'", hint="action ids must be unique")
+        index[action_id] = i
+        for out in table.outputs[i]:
             other = producer.setdefault(out, i)
             if other != i:
                 raise GraphError(
-                    f"'{out}' is written by two actions: {actions[other].id} and {action.id}",
+                    f"'{out}' is written by two actions: {table.ids[other]} and {action_id}",
                     hint="each file has one producer; rename one of the outputs",
                 )
     deps: list[tuple[int, ...]] = []
-    for i, action in enumerate(actions):
-        mine = {producer[p] for p in action.inputs if p in producer}
-        for name in action.after:
+    for i, row in enumerate(table.rows):
+        mine = {producer[p] for p in table.inputs[i] if p in producer}
+        for name in row[10]:  # after
             if name not in index:
-                raise GraphError(f"action {action.id} runs after '{name}', which is no action of the plan")
+                raise GraphError(f"action {table.ids[i]} runs after '{name}', which is no action of the plan")
             mine.add(index[name])
         mine.discard(i)
         deps.append(tuple(sorted(mine)))
-    dependants: list[list[int]] = [[] for _ in actions]
+    dependants = _dependants(deps)
+    order = _topological(table.ids, deps, dependants)
+    return Dag(table, index, tuple(deps), dependants, order)
+
+
+def restore(table: ActionTable, saved: tuple[Sequence[Sequence[int]], Sequence[int]]) -> Dag:
+    deps = tuple(tuple(d) for d in saved[0])
+    if len(deps) != len(table):
+        raise ValueError("the saved graph does not match the plan")
+    index = dict(zip(table.ids, range(len(table)), strict=True))
+    return Dag(table, index, deps, _dependants(deps), tuple(saved[1]))
+
+
+def _dependants(deps: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
+    dependants: list[list[int]] = [[] for _ in deps]
     for i, ds in enumerate(deps):
         for d in ds:
             dependants[d].append(i)
-    order = _topological(actions, deps, dependants)
-    return Dag(tuple(actions), index, producer, tuple(deps), tuple(tuple(x) for x in dependants), order)
+    return tuple(tuple(x) for x in dependants)
 
 
 def _topological(
-    actions: Sequence[Action], deps: Sequence[tuple[int, ...]], dependants: list[list[int]]
+    ids: Sequence[str], deps: Sequence[tuple[int, ...]], dependants: Sequence[tuple[int, ...]]
 ) -> tuple[int, ...]:
     waiting = [len(ds) for ds in deps]
     ready = [i for i, n in enumerate(waiting) if n == 0]
@@ -75,9 +91,9 @@ def _topological(
             waiting[j] -= 1
             if waiting[j] == 0:
                 heapq.heappush(ready, j)
-    if len(order) != len(actions):
+    if len(order) != len(ids):
         raise GraphError(
-            "the actions form a cycle: " + " -> ".join(actions[i].id for i in _find_cycle(deps, waiting)),
+            "the actions form a cycle: " + " -> ".join(ids[i] for i in _find_cycle(deps, waiting)),
             hint="an action consumes (directly or through others) a file it produces",
         )
     return tuple(order)
@@ -103,13 +119,12 @@ def select(dag: Dag, projects: Collection[str] = (), max_pass: Pass | None = Non
     when empty) up to `max_pass`, plus everything they need, whatever its project or pass."""
     prefixes = tuple(p.rstrip("/") + "/" for p in projects if p not in (".", ""))
     everything = not prefixes or len(prefixes) < len(projects)
-
-    def wanted(a: Action) -> bool:
-        if max_pass is not None and a.pass_ > max_pass:
-            return False
-        return everything or (a.project + "/").startswith(prefixes)
-
-    chosen = {i for i, a in enumerate(dag.actions) if wanted(a)}
+    table = dag.actions
+    limit = int(max_pass) if max_pass is not None else len(Pass)
+    chosen = {
+        i for i, (project, pass_) in enumerate(zip(table.projects, table.passes, strict=True))
+        if pass_ <= limit and (everything or (project + "/").startswith(prefixes))
+    }
     stack = list(chosen)
     while stack:
         for d in dag.deps[stack.pop()]:

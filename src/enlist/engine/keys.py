@@ -19,10 +19,8 @@ compiler read other headers (the source, the flags, the include path) changes th
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 
-from enlist.canonical import dumps
 from enlist.model.action import Action, PathRoots
 
 MISSING = "-"  # the digest of a file that does not exist
@@ -39,6 +37,7 @@ def normaliser(roots: PathRoots) -> Callable[[str], str]:
         names.append((roots.enlistment.rstrip("/"), "."))
     if not names:
         return lambda text: text
+    import re  # here: a build that reuses its plan never normalises anything
     names.sort(key=lambda pair: len(pair[0]), reverse=True)
     table = dict(names)
     pattern = re.compile("(" + "|".join(re.escape(p) for p, _ in names) + r")(?=/|=|:|;|,|\s|$)")
@@ -46,6 +45,8 @@ def normaliser(roots: PathRoots) -> Callable[[str], str]:
 
 
 def fingerprint(action: Action, normalise: Callable[[str], str]) -> str:
+    from enlist.canonical import dumps  # json: only when a plan is made
+
     body = {
         "v": KEY_VERSION,
         "kind": action.kind.value,

@@ -11,7 +11,7 @@ enlistment); paths given to `Store` are absolute.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -24,13 +24,15 @@ class Files(Protocol):
     def absolute(self, path: str) -> str: ...
 
     def changed(self, path: str) -> bool:
-        """True when the file's stat signature differs from the one recorded by the last build (or it has
-        none)."""
+        """True when the file's stat signature differs from the last build's record (or it has none)."""
+        ...
+
+    def changed_among(self, paths: Iterable[str]) -> set[str]:
+        """The paths that `changed`, in one tight loop: this is most of a build with little to do."""
         ...
 
     def digest(self, path: str) -> str | None:
-        """The content digest (from the stat cache when the file is unchanged), None when it does not
-        exist."""
+        """The content digest (from the stat cache when the file is unchanged); None if it does not exist."""
         ...
 
     def previous_digest(self, path: str) -> str | None:

@@ -10,11 +10,12 @@ never cached.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from enlist.engine import depfile, keys, traces
 from enlist.engine.ports import Executor, Files, Publisher, Store
+from enlist.engine.table import RecordTable
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.errors import EnlistError
 from enlist.model.action import Action, ActionKind
@@ -33,7 +34,7 @@ class Pending:
 class Rebuilder:
     actions: Sequence[Action]
     fingerprints: Sequence[str]
-    previous: Mapping[str, Record]
+    previous: RecordTable
     files: Files
     executor: Executor
     publisher: Publisher

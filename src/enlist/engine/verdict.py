@@ -63,13 +63,6 @@ class Record:
     outputs: tuple[str, ...]  # digests, aligned with the action's outputs
     seconds: float  # how long the command ran (from the cache entry on a hit)
 
-    def to_tuple(self) -> tuple[str, str, str, tuple[str, ...], tuple[str, ...], float]:
-        return (self.fingerprint, self.static, self.key, self.deps, self.outputs, self.seconds)
-
-    @classmethod
-    def from_tuple(cls, t: tuple[str, str, str, tuple[str, ...], tuple[str, ...], float]) -> Record:
-        return cls(t[0], t[1], t[2], tuple(t[3]), tuple(t[4]), float(t[5]))
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from enlist.digest import of_file
@@ -56,6 +57,30 @@ class TreeFiles:
         sig = self.stat(path)
         entry = self._known.get(path)
         return sig is None or entry is None or entry[:3] != sig
+
+    def changed_among(self, paths: Iterable[str]) -> set[str]:
+        known, sigs, prefix, stat = self._known, self._sigs, self._prefix, os.stat
+        changed: set[str] = set()
+        for path in paths:
+            if path in sigs:
+                sig = sigs[path]
+            else:
+                try:
+                    st = stat(path if path[0] == "/" else prefix + path)
+                    sig = sigs[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                except (FileNotFoundError, NotADirectoryError):
+                    sig = sigs[path] = None
+            entry = known.get(path)
+            if sig is None or entry is None or entry[0] != sig[0] or entry[1] != sig[1] or entry[2] != sig[2]:
+                changed.add(path)
+        return changed
+
+    def signatures(self, paths: Iterable[str]) -> tuple[int, ...]:
+        """`signature` of each path, flattened: the body of the no-op record."""
+        out: list[int] = []
+        for path in paths:
+            out.extend(self.signature(path))
+        return tuple(out)
 
     def digest(self, path: str) -> str | None:
         sig = self.stat(path)

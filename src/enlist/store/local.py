@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -86,12 +85,11 @@ class LocalStore:
         dest = Path(path)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+            tmp = temp_beside(dest)
         except OSError as e:
             raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
         try:
-            os.close(fd)
-            shutil.copyfile(blob, tmp)
+            copy_file(blob, tmp)
             os.chmod(tmp, 0o755 if executable else 0o644)
             os.replace(tmp, dest)
         except FileNotFoundError:
@@ -108,17 +106,16 @@ class LocalStore:
         self._prepare()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._tmp)
+            tmp = temp_beside(self._tmp / target.name)
         except OSError as e:
             raise _unwritable(self.root, e) from e
         try:
             if data is not None:
-                with os.fdopen(fd, "wb") as f:
+                with open(tmp, "wb") as f:
                     f.write(data)
             else:
-                os.close(fd)
                 assert source is not None
-                shutil.copyfile(source, tmp)
+                copy_file(source, tmp)
             os.chmod(tmp, 0o444)
             if replace or not target.exists():
                 os.replace(tmp, target)
@@ -127,6 +124,19 @@ class LocalStore:
         except OSError as e:
             _discard(tmp)
             raise _unwritable(self.root, e) from e
+
+
+def temp_beside(path: Path) -> str:
+    """A new, empty file next to `path` (same directory, so it can be renamed onto it), named after it."""
+    name = f"{path.parent}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    return name
+
+
+def copy_file(source: Path | str, dest: str) -> None:
+    import shutil  # here: only a build that copies pays for importing it
+
+    shutil.copyfile(source, dest)
 
 
 def _read(path: Path) -> bytes | None:

@@ -11,13 +11,14 @@ another version of enlist or another Python reads as "no state", and the build r
 contents. Each is written to a temporary file and renamed.
 
 `state`: a dict
-    format        "enlist-state-1"
+    format        "enlist-state-2"
     request       PlanRequest.identity() of the plan below
-    plan          (config, actions, (enlistment, packages), sources, warnings); an action is a tuple of its
-                  fields in `Action` order, enums by value
+    plan          (config, action rows, (enlistment, packages), sources, warnings); rows as in
+                  `enlist.engine.table`
     fingerprints  one `enlist.engine.keys.fingerprint` per action, aligned
+    graph         (deps, order) of `enlist.engine.dag`, so a reused plan is not checked again
     files         {path: (mtime_ns, size, inode, sha256)}  (mtime -1: racy, hash again)
-    records       {action id: (fingerprint, static key, full key, deps, output digests, seconds)}
+    records       {action id: record row (`enlist.engine.table`)}
 
 `noop`: a tuple (format "enlist-noop-1", enlist version, request, env names, paths, signatures, logs) where
 `request` is the build's identity (see `enlist.store.noop`), `paths` every file the last build depended on
@@ -30,19 +31,17 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from enlist.engine.verdict import Record
+from enlist.engine import dag as dagmod
+from enlist.engine.table import ActionTable, RecordTable
 from enlist.errors import EnvironmentFault
-from enlist.model.action import Action, ActionKind, PathRoots
-from enlist.model.plan import Plan
-from enlist.model.project import Pass
+from enlist.model.action import PathRoots
 from enlist.store.files import Entry
 
-STATE_FORMAT = "enlist-state-1"
+STATE_FORMAT = "enlist-state-2"
 NOOP_FORMAT = "enlist-noop-1"
 
 
@@ -51,12 +50,27 @@ def state_dir(root: Path, config: str) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanState:
+    """A plan as the tree keeps it: the actions as a table, their fingerprints and the checked graph."""
+
+    config: str
+    dag: dagmod.Dag
+    roots: PathRoots
+    sources: tuple[str, ...]
+    warnings: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+
+    @property
+    def actions(self) -> ActionTable:
+        return self.dag.actions
+
+
+@dataclass(frozen=True, slots=True)
 class TreeState:
     request: tuple[object, ...]
-    plan: Plan
-    fingerprints: tuple[str, ...]
+    plan: PlanState
     files: dict[str, Entry]
-    records: dict[str, Record]
+    records: RecordTable
 
 
 def load(directory: Path) -> TreeState | None:
@@ -64,24 +78,32 @@ def load(directory: Path) -> TreeState | None:
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
         return None
     try:
-        plan = _plan_from(data["plan"])
-        records = {k: Record.from_tuple(v) for k, v in data["records"].items()}
+        config, rows, roots, sources, warnings = data["plan"]
+        table = ActionTable(rows)
         fingerprints = tuple(data["fingerprints"])
-        if len(fingerprints) != len(plan.actions):
+        if len(fingerprints) != len(table):
             return None
-        return TreeState(tuple(data["request"]), plan, fingerprints, dict(data["files"]), records)
+        packages = tuple(tuple(p) for p in roots[1])
+        plan = PlanState(
+            config, dagmod.restore(table, data["graph"]), PathRoots(roots[0], packages), tuple(sources),
+            tuple(warnings), fingerprints,
+        )
+        return TreeState(tuple(data["request"]), plan, dict(data["files"]), RecordTable(data["records"]))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
 
 
 def save(directory: Path, state: TreeState) -> None:
+    plan = state.plan
     data = {
         "format": STATE_FORMAT,
         "request": state.request,
-        "plan": _plan_to(state.plan),
-        "fingerprints": state.fingerprints,
+        "plan": (plan.config, plan.actions.rows, (plan.roots.enlistment, plan.roots.packages), plan.sources,
+                 plan.warnings),
+        "fingerprints": plan.fingerprints,
+        "graph": plan.dag.saved(),
         "files": state.files,
-        "records": {k: r.to_tuple() for k, r in sorted(state.records.items())},
+        "records": state.records.rows,
     }
     write_atomic(directory / "state", marshal.dumps(data))
 
@@ -96,13 +118,15 @@ def forget_noop(directory: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
     except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise EnvironmentFault(
             f"cannot write {path}: {e.strerror}", hint="free some space or fix the permissions of out/"
         ) from e
@@ -113,30 +137,3 @@ def _load(path: Path) -> Any:
         return marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-
-
-def _plan_to(plan: Plan) -> tuple[Any, ...]:
-    actions = tuple(
-        (
-            a.id, a.kind.value, a.project, int(a.pass_), a.argv, a.inputs, a.outputs, a.env, a.cwd, a.depfile,
-            a.after, a.publish, a.description,
-        )
-        for a in plan.actions
-    )
-    roots = (plan.roots.enlistment, plan.roots.packages)
-    return (plan.config, actions, roots, plan.sources, plan.warnings)
-
-
-def _plan_from(data: Any) -> Plan:
-    config, raw_actions, roots, sources, warnings = data
-    kinds = {k.value: k for k in ActionKind}
-    actions = tuple(
-        Action(
-            id=t[0], kind=kinds[t[1]], project=t[2], pass_=Pass(t[3]), argv=tuple(t[4]),
-            inputs=tuple(t[5]), outputs=tuple(t[6]), env=tuple(tuple(p) for p in t[7]), cwd=t[8],
-            depfile=t[9], after=tuple(t[10]), publish=tuple(tuple(p) for p in t[11]), description=t[12],
-        )
-        for t in raw_actions
-    )
-    packages = tuple(tuple(p) for p in roots[1])
-    return Plan(config, actions, PathRoots(roots[0], packages), tuple(sources), tuple(warnings))
