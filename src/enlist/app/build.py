@@ -27,7 +27,7 @@ from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
 from enlist.execute import SubprocessExecutor, ThreadWorkers
-from enlist.model.plan import Plan, Planner, PlanRequest
+from enlist.model.plan import Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
 from enlist.store import noop, state
 from enlist.store.files import TreeFiles
@@ -167,5 +167,6 @@ def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
 def _noop_body(
     request: BuildRequest, plan: state.PlanState, result: BuildResult, files: TreeFiles, logs: dict[str, str]
 ) -> tuple[Any, ...]:
-    paths = tuple(dict.fromkeys((*plan.sources, *sorted(watched(plan.actions, result.selected, result.records)))))
+    files_used = sorted(watched(plan.actions, result.selected, result.records))
+    paths = tuple(dict.fromkeys((*plan.sources, *files_used)))
     return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)
