@@ -110,8 +110,10 @@ def _find_cycle(deps: Sequence[tuple[int, ...]], waiting: list[int]) -> list[int
         seen[node] = len(path)
         path.append(node)
         node = next(d for d in deps[node] if d in stuck)
-    cycle = path[seen[node] :]
-    return [*reversed(cycle), cycle[-1]]
+    chain = path[seen[node] :][::-1]  # producer before consumer
+    first = chain.index(min(chain))
+    chain = chain[first:] + chain[:first]  # start with the first in plan order: the same cycle, the same text
+    return [*chain, chain[0]]
 
 
 def select(dag: Dag, projects: Collection[str] = (), max_pass: Pass | None = None) -> frozenset[int]:
