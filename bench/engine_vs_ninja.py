@@ -116,17 +116,28 @@ def write_ninja(tree: Path, acts: list[Action]) -> None:
     (tree / "build.ninja").write_text("".join(lines))
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
-    """(seconds, exit code, max RSS in KiB) of one run."""
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, float]:
+    """(wall seconds, exit code, CPU seconds of the process and its children) of one run. CPU time is the
+    steadier figure on a shared machine: other load stretches wall time, not the work done."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    if proc.stderr:
-        err = proc.stderr.read()
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.stderr.write(err.decode(errors="replace"))
-    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.stderr.write(err.decode(errors="replace"))
+    return seconds, code, usage.ru_utime + usage.ru_stime
+
+
+def peak_rss(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Max RSS (KiB) of one run, measured by a small `time` process in between: a child forked from this
+    (large) process would report this process's size as its own."""
+    out = cwd.parent / ".rss"
+    subprocess.run(["/usr/bin/time", "-q", "-o", str(out), "-f", "%M", *argv], cwd=cwd, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return int(out.read_text().split()[-1])
 
 
 class Bench:
@@ -136,27 +147,31 @@ class Bench:
         self.env = env
         self.enlist = [str(ROOT / ".venv" / "bin" / "enlist"), "build", "--config", CONFIG, "-j", str(jobs)]
         self.ninja = ["ninja", "-j", str(jobs)]
-        self.results: dict[str, tuple[list[float], list[float], list[int]]] = {}
+        self.results: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
+        self.rss: dict[str, int] = {}
 
     def pair(self, name: str, prepare: object = None, enlist_args: tuple[str, ...] = (),
              ninja_pre: list[str] | None = None) -> None:
-        e_sec, e_code, rss = timed([*self.enlist, *enlist_args], self.e_tree, self.env)
+        e_sec, e_code, e_cpu = timed([*self.enlist, *enlist_args], self.e_tree, self.env)
         if ninja_pre:
             subprocess.run(ninja_pre, cwd=self.n_tree, check=True, stdout=subprocess.DEVNULL)
-        n_sec, n_code, _ = timed(self.ninja, self.n_tree, self.env)
+        n_sec, n_code, n_cpu = timed(self.ninja, self.n_tree, self.env)
         if e_code or n_code:
             raise SystemExit(f"{name}: enlist exited {e_code}, ninja {n_code}")
-        got = self.results.setdefault(name, ([], [], []))
+        got = self.results.setdefault(name, ([], [], [], []))
         got[0].append(e_sec)
         got[1].append(n_sec)
-        got[2].append(rss)
+        got[2].append(e_cpu)
+        got[3].append(n_cpu)
+
+    def measure_rss(self, name: str, *enlist_args: str) -> None:
+        self.rss[name] = peak_rss([*self.enlist, *enlist_args], self.e_tree, self.env)
 
     def edit(self, rel: str, k: int) -> None:
         for tree in (self.e_tree, self.n_tree):
             path = tree / rel
-            text = path.read_text().rstrip("\n").split("\n")
-            if text[-1].startswith("int bench_edit_"):
-                text.pop()
+            text = [line for line in path.read_text().rstrip("\n").split("\n")
+                    if not line.startswith("int bench_edit_")]
             if rel.endswith(".h"):
                 text.append(f"int bench_edit_{k % 2}(void);")
             else:
@@ -164,11 +179,15 @@ class Bench:
             path.write_text("\n".join(text) + "\n")
 
     def report(self, sources: int) -> None:
-        print(f"\n{sources} sources, -j {self.jobs} (median seconds; ratio enlist/ninja; enlist peak RSS)")
-        for name, (e, n, rss) in self.results.items():
+        print(f"\n{sources} sources, -j {self.jobs}: median wall seconds, ratio enlist/ninja, delta; then the"
+              " same for CPU seconds (process and children)")
+        for name, (e, n, ec, nc) in self.results.items():
             me, mn = statistics.median(e), statistics.median(n)
-            print(f"  {name:<8} enlist {me:8.3f}  ninja {mn:8.3f}  ratio {me / mn:6.2f}  "
-                  f"delta {1000 * (me - mn):+8.1f} ms  rss {max(rss) / 1024:6.1f} MiB  (n={len(e)})")
+            ce, cn = statistics.median(ec), statistics.median(nc)
+            print(f"  {name:<7} wall {me:7.3f} vs {mn:7.3f} {me / mn:5.2f}x {1000 * (me - mn):+7.1f} ms | "
+                  f"cpu {ce:7.3f} vs {cn:7.3f} {ce / cn:5.2f}x {1000 * (ce - cn):+7.1f} ms  (n={len(e)})")
+        for name, kib in self.rss.items():
+            print(f"  peak RSS of enlist, {name}: {kib / 1024:.1f} MiB")
 
 
 def main() -> None:
@@ -180,21 +199,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/enlist-bench"))
     parser.add_argument("--skip-full", action="store_true", help="do not time full builds (they take minutes)")
+    parser.add_argument("--full-runs", type=int, default=1, help="how many times to time full builds")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the trees and caches of an earlier run with the same --sources (quick)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="keep PYTHONDONTWRITEBYTECODE (by default it is unset, as on most machines)")
     args = parser.parse_args()
     projects = max(1, args.sources // args.per_project)
     work = args.work / f"s{args.sources}"
-    shutil.rmtree(work, ignore_errors=True)
+    reuse = args.reuse and (work / "ninja" / "build.ninja").is_file()
+    if not reuse:
+        shutil.rmtree(work, ignore_errors=True)
     env = dict(os.environ, ENLIST_CACHE=str(work / "cache"))
     env.pop("ENLIST_ROOT", None)
     if not args.no_bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     acts = actions(projects, args.per_project)
     bench = Bench(work, args.jobs, env)
-    for tree in (bench.e_tree, bench.n_tree):
-        generate(tree, projects, args.per_project, args.seed)
-    write_ninja(bench.n_tree, acts)
+    if not reuse:
+        for tree in (bench.e_tree, bench.n_tree):
+            generate(tree, projects, args.per_project, args.seed)
+        write_ninja(bench.n_tree, acts)
     print(f"{len(acts)} actions over {projects} projects in {work}", flush=True)
 
     plan = Plan(CONFIG, tuple(acts), PathRoots(str(bench.e_tree.resolve())), ("buildconf/enlist.toml",))
@@ -206,7 +231,7 @@ def main() -> None:
     with open(os.devnull, "w") as quiet:
         code = run_build(request, lambda _: plan, PlainConsole(quiet))
     first = time.perf_counter() - start
-    n_first, _, _ = timed(bench.ninja, bench.n_tree, env)
+    n_first, _, _ = timed(bench.ninja, bench.n_tree, env)  # with --reuse: a no-op
     print(f"first full build: enlist {first:.1f} s (in-process, cold cache), ninja {n_first:.1f} s", flush=True)
     if code:
         raise SystemExit("the first enlist build failed")
@@ -219,9 +244,14 @@ def main() -> None:
         bench.edit(f"p{min(10, projects - 1):04d}/p{min(10, projects - 1):04d}.h", k)
         bench.pair("header")
         bench.pair("noop2")
+    bench.measure_rss("noop")
+    bench.edit("p0003/f005.c", args.runs)
+    bench.measure_rss("edit")
     if not args.skip_full:
-        bench.pair("full", enlist_args=("-c", "--no-cache"), ninja_pre=["ninja", "-t", "clean"])
-        bench.pair("clean", enlist_args=("-c",), ninja_pre=["ninja", "-t", "clean"])
+        for _ in range(args.full_runs):
+            bench.pair("full", enlist_args=("-c", "--no-cache"), ninja_pre=["ninja", "-t", "clean"])
+            bench.pair("clean", enlist_args=("-c",), ninja_pre=["ninja", "-t", "clean"])
+        bench.measure_rss("clean", "-c")
     bench.report(args.sources)
 
 

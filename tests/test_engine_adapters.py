@@ -24,7 +24,7 @@ from enlist.model.action import Action, ActionKind
 from enlist.model.project import Pass
 from enlist.publish import TreePublisher, remove_stale
 from enlist.store import noop, state
-from enlist.store.files import UNTRUSTED, TreeFiles
+from enlist.store.files import UNTRUSTED, TreeFiles, pack, unpack
 from enlist.store.local import LocalStore, cache_dir
 
 # -- the local store ------------------------------------------------------------------------------------------
@@ -87,10 +87,10 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
     f = old_file(tmp_path / "a.c", b"int a;")
     first = TreeFiles(tmp_path)
     assert first.digest("a.c") == of_bytes(b"int a;")
-    entries = first.entries()
+    entries = {path: unpack(data) for path, data in first.entries().items()}
     assert entries["a.c"][3] == of_bytes(b"int a;")
     # a stat cache that lies about the content proves the file is not read while its signature holds
-    lying = {"a.c": (*entries["a.c"][:3], "f" * 64)}
+    lying = {"a.c": pack((*entries["a.c"][:3], "f" * 64))}
     second = TreeFiles(tmp_path, lying)
     assert not second.changed("a.c")
     assert second.digest("a.c") == "f" * 64
@@ -107,7 +107,7 @@ def test_files_hashed_right_after_a_change_are_saved_untrusted(tmp_path: Path) -
     files = TreeFiles(tmp_path)
     files.digest("fresh.c")
     files.digest("old.c")
-    entries = files.entries()
+    entries = {path: unpack(data) for path, data in files.entries().items()}
     assert entries["fresh.c"][:3] == UNTRUSTED  # hashed again next time: it may change within one tick
     assert entries["old.c"][:3] != UNTRUSTED
     assert files.signature("fresh.c") == UNTRUSTED
@@ -118,6 +118,7 @@ def test_files_hashed_right_after_a_change_are_saved_untrusted(tmp_path: Path) -
 
 def test_a_damaged_state_reads_as_no_state(tmp_path: Path) -> None:
     for data in (b"", b"garbage", b"\xe3\x00\x00"):
+        (tmp_path / "plan").write_bytes(data)
         (tmp_path / "state").write_bytes(data)
         assert state.load(tmp_path) is None
 

@@ -48,6 +48,9 @@ class FakeFiles:
         entry = self.known.get(path)
         return path not in self.data or entry is None or entry[0] != self.sig[path]
 
+    def scanned(self) -> set[str] | None:
+        return None
+
     def changed_among(self, paths: Iterable[str]) -> set[str]:
         return {p for p in paths if self.changed(p)}
 

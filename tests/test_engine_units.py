@@ -174,7 +174,9 @@ def test_saved_graph_restores_without_checking_again() -> None:
 
 def test_priorities_follow_the_longest_chain() -> None:
     g = graph(act("a"), act("b", inputs=("out/a",)), act("c"), act("d", inputs=("out/b",)))
-    assert dagmod.priorities(g, [1.0, 2.0, 10.0, 3.0]) == [6.0, 5.0, 10.0, 3.0]
+    costs = [1.0, 2.0, 10.0, 3.0]
+    assert dagmod.priorities(g, costs.__getitem__) == [6.0, 5.0, 10.0, 3.0]
+    assert dagmod.priorities(g, costs.__getitem__, among={1, 3}) == [0.0, 5.0, 0.0, 3.0]
 
 
 # -- the scheduler --------------------------------------------------------------------------------------------

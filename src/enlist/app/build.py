@@ -74,10 +74,15 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
     started = time.monotonic()
     directory = state.state_dir(request.root, request.config)
     with TreeLock(directory, console.notice):
+        scan = noop.scan_for(request.identity(), str(directory))
         state.forget_noop(directory)
         previous = state.load(directory)
         files = TreeFiles(request.root, previous.files if previous else {})
         plan = _plan(request, planner, previous, files)
+        if previous is None or plan is not previous.plan:
+            plan = state.save_plan(directory, plan)
+        elif scan is not None:
+            files.seed(scan.paths, scan.sigs, scan.changed)  # the no-op check already stat'ed everything
         logs = LogFiles(request.root / "out" / request.config, plan.warnings)
 
         def report(event: Event) -> None:
@@ -86,8 +91,7 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
 
         records = previous.records if previous else RecordTable()
         result = _run(request, plan, records, files, report)
-        tree = state.TreeState(request.plan_request.identity(), plan, files.entries(), result.records)
-        state.save(directory, tree)
+        state.save(directory, state.TreeState(plan, files.entries(), result.records))
         summary = summarise(result, config=request.config, seconds=time.monotonic() - started,
                             jobs=request.options.jobs, warnings=logs.warnings)
         logs.finish(summary)
@@ -101,7 +105,7 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
 def _plan(
     request: BuildRequest, planner: Planner, previous: state.TreeState | None, files: TreeFiles
 ) -> state.PlanState:
-    if previous is not None and previous.request == request.plan_request.identity():
+    if previous is not None and previous.plan.request == request.plan_request.identity():
         sources = previous.plan.sources
         if all(not files.changed(p) or files.digest(p) == files.previous_digest(p) for p in sources):
             return previous.plan
@@ -115,7 +119,9 @@ def _plan(
     if previous is not None:
         now = {out for outs in table.outputs for out in outs}
         remove_stale(request.root, {out for outs in previous.plan.actions.outputs for out in outs} - now)
-    return state.PlanState(plan.config, dag, plan.roots, plan.sources, plan.warnings, fingerprints)
+    return state.PlanState(
+        plan.config, dag, plan.roots, plan.sources, plan.warnings, fingerprints, request.plan_request.identity()
+    )
 
 
 def _run(

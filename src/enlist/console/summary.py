@@ -22,6 +22,7 @@ rendered as the final table. build.json has no timestamps and no absolute paths;
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from enlist.engine.builder import BuildResult
@@ -74,15 +75,22 @@ def summarise(
     labels = {int(p): p.label for p in Pass}
     totals = dict.fromkeys(COUNT_NAMES, 0)
     passes: dict[str, dict[str, Any]] = {}
-    for i in sorted(result.selected):
+    everything = len(result.selected) == len(actions)
+    by_pass = Counter(actions.passes if everything else (actions.passes[i] for i in result.selected))
+    for number, count in by_pass.items():
+        passes[labels[number]] = {**dict.fromkeys(COUNT_NAMES, 0), "up_to_date": count, "seconds": 0.0}
+    # only the actions the build looked at are anything but up to date: count those one by one
+    for i in sorted({*result.survey, *result.outcomes, *result.skipped}):
         name = _count_name(result, i)
-        totals[name] += 1
-        label = labels[actions.passes[i]]
-        per = passes.setdefault(label, {**dict.fromkeys(COUNT_NAMES, 0), "seconds": 0.0})
+        per = passes[labels[actions.passes[i]]]
+        per["up_to_date"] -= 1
         per[name] += 1
         outcome = result.outcomes.get(i)
         if outcome is not None and outcome.verdict in (Verdict.RAN, Verdict.FAILED):
             per["seconds"] = round(per["seconds"] + outcome.seconds, 3)
+    for per in passes.values():
+        for name in COUNT_NAMES:
+            totals[name] += per[name]
     order = {p.label: int(p) for p in Pass}
     return {
         "config": config,
@@ -117,15 +125,13 @@ def _failure(result: BuildResult, outcome: Outcome) -> dict[str, Any]:
 def _tests(result: BuildResult) -> list[dict[str, Any]]:
     tests = []
     table = result.dag.actions
-    for i in sorted(result.selected):
-        if table.rows[i][1] != ActionKind.TEST.value:
-            continue
-        action = table[i]
+    test = ActionKind.TEST.value
+    for i in sorted(i for i, kind in enumerate(table.kinds) if kind == test and i in result.selected):
         outcome = result.outcomes.get(i)
         word = _count_name(result, i)
         verdict = _TEST_RESULT.get(word, word)
         seconds = round(outcome.seconds if outcome is not None else 0.0, 3)
-        tests.append({"action": action.id, "project": action.project, "result": verdict, "seconds": seconds})
+        tests.append({"action": table.ids[i], "project": table.projects[i], "result": verdict, "seconds": seconds})
     return tests
 
 

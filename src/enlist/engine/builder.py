@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from enlist.engine import dag as dagmod
 from enlist.engine.events import (
@@ -79,22 +80,25 @@ def survey(
     table = dag.actions
     if clean:
         return {i: Reason(Why.CLEAN) for i in dag.order if i in selected}
-    changed = files.changed_among(watched(table, selected, previous))
+    changed = files.scanned()
+    if changed is None:
+        changed = files.changed_among(watched(table, selected, previous))
     todo: dict[int, Reason] = {}
+    rows, ids, inputs, outputs, deps = previous.rows, table.ids, table.inputs, table.outputs, dag.deps
+    everything = len(selected) == len(table)
     for i in dag.order:
-        if i not in selected:
+        if not everything and i not in selected:
             continue
-        upstream = next((d for d in dag.deps[i] if d in todo), None)
-        if upstream is not None:
-            todo[i] = Reason(Why.UPSTREAM, table.ids[upstream])
+        if todo and not todo.keys().isdisjoint(deps[i]):
+            todo[i] = Reason(Why.UPSTREAM, ids[next(d for d in deps[i] if d in todo)])
             continue
-        row = previous.row(table.ids[i])
+        row = rows.get(ids[i])
         if row is None:
             todo[i] = Reason(Why.NEW)
         elif row[0] != fingerprints[i]:
             todo[i] = Reason(Why.COMMAND)
         elif changed:
-            for group in (table.inputs[i], row[3], table.outputs[i]):
+            for group in (inputs[i], row[1], outputs[i]):
                 if not changed.isdisjoint(group):
                     todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
                     break
@@ -103,14 +107,19 @@ def survey(
 
 def watched(table: ActionTable, selected: Collection[int], records: RecordTable) -> set[str]:
     """Every file the selected actions depend on or write: declared inputs, discovered deps, outputs."""
-    paths: set[str] = set()
     rows = records.rows
+    if len(selected) == len(table):
+        paths = set(chain.from_iterable(table.inputs))
+        paths.update(chain.from_iterable(table.outputs))
+        paths.update(chain.from_iterable(row[1] for row in rows.values()))
+        return paths
+    paths = set()
     for i in selected:
         paths.update(table.inputs[i])
         paths.update(table.outputs[i])
         row = rows.get(table.ids[i])
         if row is not None:
-            paths.update(row[3])
+            paths.update(row[1])
     return paths
 
 
@@ -135,8 +144,8 @@ class Builder:
         selected = dagmod.select(dag, options.projects, options.max_pass)
         rb = self._rb
         todo = survey(dag, selected, rb.fingerprints, rb.previous, rb.files, clean=options.clean)
-        costs = [self._cost(dag, i) for i in range(len(dag.actions))]
-        run = _Run(dag, todo, dagmod.priorities(dag, costs), options, self)
+        priority = dagmod.priorities(dag, lambda i: self._cost(dag, i), among=todo.keys())
+        run = _Run(dag, todo, priority, options, self)
         todo_actions = tuple(dag.actions[i] for i in todo)
         self._report(BuildStarted(config, len(selected), len(todo), options.jobs, todo_actions))
         run.loop()
@@ -160,10 +169,12 @@ class Builder:
         )
 
     def _cost(self, dag: dagmod.Dag, i: int) -> float:
-        row = self._rb.previous.row(dag.actions.ids[i])
-        if row is not None and row[5] > 0:
-            return row[5]
-        return DEFAULT_COST.get(dag.actions.rows[i][1], 0.5)
+        action_id = dag.actions.ids[i]
+        if action_id in self._rb.previous:
+            seconds = self._rb.previous[action_id].seconds
+            if seconds > 0:
+                return seconds
+        return DEFAULT_COST.get(dag.actions.kinds[i], 0.5)
 
 
 class _Run:

@@ -12,8 +12,9 @@ writing one file, an `after` naming no action, duplicate ids, a cycle (printed a
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from enlist.engine.table import ActionTable
 from enlist.errors import GraphError
@@ -28,9 +29,9 @@ class Dag:
     dependants: tuple[tuple[int, ...], ...]  # number -> numbers waiting for it (sorted)
     order: tuple[int, ...]  # a topological order: deps before dependants, plan order among equals
 
-    def saved(self) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    def saved(self) -> tuple[tuple[Any, ...], ...]:
         """What `restore` needs to skip checking the plan again (it was checked when it was made)."""
-        return self.deps, self.order
+        return self.deps, self.dependants, self.order
 
 
 def build(table: ActionTable) -> Dag:
@@ -48,9 +49,9 @@ def build(table: ActionTable) -> Dag:
                     hint="each file has one producer; rename one of the outputs",
                 )
     deps: list[tuple[int, ...]] = []
-    for i, row in enumerate(table.rows):
+    for i in range(len(table)):
         mine = {producer[p] for p in table.inputs[i] if p in producer}
-        for name in row[10]:  # after
+        for name in table[i].after:
             if name not in index:
                 raise GraphError(f"action {table.ids[i]} runs after '{name}', which is no action of the plan")
             mine.add(index[name])
@@ -61,12 +62,12 @@ def build(table: ActionTable) -> Dag:
     return Dag(table, index, tuple(deps), dependants, order)
 
 
-def restore(table: ActionTable, saved: tuple[Sequence[Sequence[int]], Sequence[int]]) -> Dag:
-    deps = tuple(tuple(d) for d in saved[0])
-    if len(deps) != len(table):
+def restore(table: ActionTable, saved: tuple[Any, ...]) -> Dag:
+    deps, dependants, order = (tuple(x) for x in saved)
+    if not len(deps) == len(dependants) == len(order) == len(table):
         raise ValueError("the saved graph does not match the plan")
     index = dict(zip(table.ids, range(len(table)), strict=True))
-    return Dag(table, index, deps, _dependants(deps), tuple(saved[1]))
+    return Dag(table, index, deps, dependants, order)
 
 
 def _dependants(deps: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...], ...]:
@@ -122,6 +123,8 @@ def select(dag: Dag, projects: Collection[str] = (), max_pass: Pass | None = Non
     prefixes = tuple(p.rstrip("/") + "/" for p in projects if p not in (".", ""))
     everything = not prefixes or len(prefixes) < len(projects)
     table = dag.actions
+    if everything and max_pass is None:
+        return frozenset(range(len(table)))
     limit = int(max_pass) if max_pass is not None else len(Pass)
     chosen = {
         i for i, (project, pass_) in enumerate(zip(table.projects, table.passes, strict=True))
@@ -136,10 +139,12 @@ def select(dag: Dag, projects: Collection[str] = (), max_pass: Pass | None = Non
     return frozenset(chosen)
 
 
-def priorities(dag: Dag, cost: Sequence[float]) -> list[float]:
-    """Critical-path priority: an action's cost plus the most expensive chain of dependants after it."""
+def priorities(dag: Dag, cost: Callable[[int], float], among: Collection[int] | None = None) -> list[float]:
+    """Critical-path priority: an action's cost plus the most expensive chain of dependants after it. With
+    `among`, only those actions count (the others are done and cost nothing)."""
     prio = [0.0] * len(dag.actions)
     for i in reversed(dag.order):
-        tail = max((prio[j] for j in dag.dependants[i]), default=0.0)
-        prio[i] = cost[i] + tail
+        if among is None or i in among:
+            tail = max((prio[j] for j in dag.dependants[i]), default=0.0)
+            prio[i] = cost(i) + tail
     return prio

@@ -31,6 +31,11 @@ class Files(Protocol):
         """The paths that `changed`, in one tight loop: this is most of a build with little to do."""
         ...
 
+    def scanned(self) -> set[str] | None:
+        """The changed files among everything the build watches, when a complete scan was already made (by
+        the no-op check, see `enlist.store.noop`); None otherwise."""
+        ...
+
     def digest(self, path: str) -> str | None:
         """The content digest (from the stat cache when the file is unchanged); None if it does not exist."""
         ...

@@ -1,18 +1,22 @@
-"""The plan's actions and the tree's records as tables of plain tuples, made objects only when used (L1).
+"""The plan's actions and the tree's records as compact tables, made objects only when used (L1).
 
 A build with one edited source among 10,000 looks at every action's files but runs three actions. Building
 12,000 `Action` and `Record` objects from the stored state would cost more than everything else such a build
-does, so the tree's state keeps them as tuples (the *rows* below, which `marshal` loads at C speed), the
-engine reads the few fields it needs for all actions from column tuples, and `ActionTable[i]` /
-`RecordTable.get(id)` build an object on first use.
+does. So the tables keep, for every action, only the columns the engine scans for all of them (id, project,
+pass, kind, inputs, outputs; a record's fingerprint and discovered deps) and the rest as one `marshal` blob
+per action, which `ActionTable[i]` and `RecordTable[id]` decode on first use. Path strings are interned, so a
+path that is one action's output and another's input is one object, stored once.
 
-    action row: (id, kind, project, pass, argv, inputs, outputs, env, cwd, depfile, after, publish,
-                 description)
-    record row: (fingerprint, static key, full key, deps, output digests, seconds)
+    action blob: marshal of (id, kind, project, pass, argv, inputs, outputs, env, cwd, depfile, after,
+                 publish, description)
+    record row:  (fingerprint, deps, marshal of (static key, full key, output digests, seconds))
+
+Pure: `marshal` here is an in-memory encoding (it is also what `enlist.store.state` writes).
 """
 
 from __future__ import annotations
 
+import marshal
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -21,23 +25,29 @@ from enlist.engine.verdict import Record
 from enlist.model.action import Action, ActionKind
 from enlist.model.project import Pass
 
-ActionRow = tuple[Any, ...]
-RecordRow = tuple[str, str, str, tuple[str, ...], tuple[str, ...], float]
+RecordRow = tuple[str, tuple[str, ...], bytes]
 _KINDS = {k.value: k for k in ActionKind}
 _PASSES = {int(p): p for p in Pass}
+COLUMNS = ("ids", "projects", "passes", "kinds", "inputs", "outputs", "blobs")
 
 
-def action_row(a: Action) -> ActionRow:
-    return (
+def _paths(paths: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sys.intern(p) for p in paths)
+
+
+def action_blob(a: Action) -> bytes:
+    row = (
         a.id, a.kind.value, a.project, int(a.pass_), a.argv, a.inputs, a.outputs, a.env, a.cwd, a.depfile,
         a.after, a.publish, a.description,
     )
+    return marshal.dumps(row)
 
 
-def action_from_row(t: ActionRow) -> Action:
+def action_from_blob(blob: bytes) -> Action:
+    t = marshal.loads(blob)
     return Action(
-        id=t[0], kind=_KINDS[t[1]], project=t[2], pass_=_PASSES[t[3]], argv=tuple(t[4]), inputs=tuple(t[5]),
-        outputs=tuple(t[6]), env=tuple(tuple(p) for p in t[7]), cwd=t[8], depfile=t[9], after=tuple(t[10]),
+        id=t[0], kind=_KINDS[t[1]], project=t[2], pass_=_PASSES[t[3]], argv=tuple(t[4]), inputs=_paths(t[5]),
+        outputs=_paths(t[6]), env=tuple(tuple(p) for p in t[7]), cwd=t[8], depfile=t[9], after=tuple(t[10]),
         publish=tuple(tuple(p) for p in t[11]), description=t[12],
     )
 
@@ -45,22 +55,37 @@ def action_from_row(t: ActionRow) -> Action:
 class ActionTable(Sequence[Action]):
     """Actions by number, with the columns the engine scans for all of them."""
 
-    def __init__(self, rows: Sequence[ActionRow], actions: Sequence[Action] | None = None) -> None:
-        self.rows = tuple(rows)
-        self._objects: list[Action | None] = list(actions) if actions is not None else [None] * len(self.rows)
-        self.ids: tuple[str, ...] = tuple(r[0] for r in self.rows)
-        self.projects: tuple[str, ...] = tuple(r[2] for r in self.rows)
-        self.passes: tuple[int, ...] = tuple(r[3] for r in self.rows)
-        self.inputs: tuple[tuple[str, ...], ...] = tuple(r[5] for r in self.rows)
-        self.outputs: tuple[tuple[str, ...], ...] = tuple(r[6] for r in self.rows)
+    def __init__(self, columns: Mapping[str, Sequence[Any]], objects: Sequence[Action] | None = None) -> None:
+        self.ids: tuple[str, ...] = tuple(columns["ids"])
+        self.projects: tuple[str, ...] = tuple(columns["projects"])
+        self.passes: tuple[int, ...] = tuple(columns["passes"])
+        self.kinds: tuple[str, ...] = tuple(columns["kinds"])
+        self.inputs: tuple[tuple[str, ...], ...] = tuple(columns["inputs"])
+        self.outputs: tuple[tuple[str, ...], ...] = tuple(columns["outputs"])
+        self.blobs: tuple[bytes, ...] = tuple(columns["blobs"])
+        if not all(len(getattr(self, c)) == len(self.ids) for c in COLUMNS):
+            raise ValueError("the columns of an action table differ in length")
+        self._objects: list[Action | None] = list(objects) if objects is not None else [None] * len(self.ids)
 
     @classmethod
     def of(cls, actions: Iterable[Action]) -> ActionTable:
         objects = list(actions)
-        return cls([action_row(a) for a in objects], objects)
+        columns: dict[str, Sequence[Any]] = {
+            "ids": [a.id for a in objects],
+            "projects": [sys.intern(a.project) for a in objects],
+            "passes": [int(a.pass_) for a in objects],
+            "kinds": [a.kind.value for a in objects],
+            "inputs": [_paths(a.inputs) for a in objects],
+            "outputs": [_paths(a.outputs) for a in objects],
+            "blobs": [action_blob(a) for a in objects],
+        }
+        return cls(columns, objects)
+
+    def columns(self) -> dict[str, tuple[Any, ...]]:
+        return {c: getattr(self, c) for c in COLUMNS}
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.ids)
 
     @overload
     def __getitem__(self, i: int) -> Action: ...
@@ -73,7 +98,7 @@ class ActionTable(Sequence[Action]):
             return [self[j] for j in range(*i.indices(len(self)))]
         found = self._objects[i]
         if found is None:
-            found = self._objects[i] = action_from_row(self.rows[i])
+            found = self._objects[i] = action_from_blob(self.blobs[i])
         return found
 
     def __iter__(self) -> Iterator[Action]:
@@ -81,7 +106,7 @@ class ActionTable(Sequence[Action]):
 
 
 class RecordTable(Mapping[str, Record]):
-    """What the tree remembers per action id; `rows` is the stored form, `row(id)` a cheap look at one."""
+    """What the tree remembers per action id: `row(id)` is a cheap look, `[id]` the whole record."""
 
     def __init__(self, rows: Mapping[str, RecordRow] | None = None) -> None:
         self.rows: dict[str, RecordRow] = dict(rows or {})
@@ -97,8 +122,10 @@ class RecordTable(Mapping[str, Record]):
     def __getitem__(self, action_id: str) -> Record:
         found = self._objects.get(action_id)
         if found is None:
-            t = self.rows[action_id]
-            found = self._objects[action_id] = Record(t[0], t[1], t[2], tuple(t[3]), tuple(t[4]), float(t[5]))
+            fingerprint, deps, blob = self.rows[action_id]
+            static, key, outputs, seconds = marshal.loads(blob)
+            found = Record(fingerprint, static, key, tuple(deps), tuple(outputs), float(seconds))
+            self._objects[action_id] = found
         return found
 
     def __iter__(self) -> Iterator[str]:
@@ -112,8 +139,11 @@ class RecordTable(Mapping[str, Record]):
         rows = self.rows
         kept = {i: rows[i] for i in ids if i in rows}
         kept.update((k, record_row(r)) for k, r in new.items())
-        return RecordTable(kept)
+        table = RecordTable(kept)
+        table._objects.update(new)
+        return table
 
 
 def record_row(r: Record) -> RecordRow:
-    return (r.fingerprint, r.static, r.key, tuple(sys.intern(d) for d in r.deps), r.outputs, r.seconds)
+    blob = marshal.dumps((r.static, r.key, r.outputs, r.seconds))
+    return (r.fingerprint, _paths(r.deps), blob)

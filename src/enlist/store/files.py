@@ -18,24 +18,55 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from enlist.digest import of_file
 
 Sig = tuple[int, int, int]  # mtime_ns, size, inode
-Entry = tuple[int, int, int, str]  # Sig + sha256
+Entry = tuple[int, int, int, str]  # Sig + sha256 hex
+ENTRY = struct.Struct("<qqQ32s")  # an entry as stored: 56 bytes, one object per file in the state
 RACY_NS = 50_000_000
 UNTRUSTED: Sig = (-1, 0, 0)
 
 
+def pack(entry: Entry) -> bytes:
+    return ENTRY.pack(entry[0], entry[1], entry[2], bytes.fromhex(entry[3]))
+
+
+def unpack(data: bytes) -> Entry:
+    mtime, size, inode, digest = ENTRY.unpack(data)
+    return (mtime, size, inode, digest.hex())
+
+
 class TreeFiles:
-    def __init__(self, root: Path, known: dict[str, Entry] | None = None) -> None:
+    def __init__(self, root: Path, known: dict[str, bytes] | None = None) -> None:
         self._prefix = str(root).rstrip("/") + "/"
-        self._known: dict[str, Entry] = known or {}
+        self._known: dict[str, bytes] = known or {}  # the last build's stat cache, entries packed
         self._sigs: dict[str, Sig | None] = {}
         self._fresh: dict[str, tuple[Sig, str, bool]] = {}  # path -> (sig, digest, trusted), this build
+        self._scan: tuple[tuple[str, ...], tuple[int, ...]] | None = None
+        self._scanned: set[str] | None = None
+
+    def _entry(self, path: str) -> Entry | None:
+        data = self._known.get(path)
+        return None if data is None else unpack(data)
+
+    def _known_sig(self, path: str) -> Sig | None:
+        data = self._known.get(path)
+        return None if data is None else ENTRY.unpack_from(data)[:3]
+
+    def scanned(self) -> set[str] | None:
+        return self._scanned
+
+    def seed(self, paths: Sequence[str], sigs: Sequence[int], changed: set[str]) -> None:
+        """Take over the no-op check's scan (`enlist.store.noop.Scan`): `paths` is everything this build
+        watches, `sigs` their signatures as recorded, and only `changed` differ now. Nothing is stat'ed again;
+        `signatures` patches the recorded ones."""
+        self._scan = (tuple(paths), tuple(sigs))
+        self._scanned = set(changed)
 
     def absolute(self, path: str) -> str:
         return path if path.startswith("/") else self._prefix + path
@@ -55,11 +86,10 @@ class TreeFiles:
 
     def changed(self, path: str) -> bool:
         sig = self.stat(path)
-        entry = self._known.get(path)
-        return sig is None or entry is None or entry[:3] != sig
+        return sig is None or sig != self._known_sig(path)
 
     def changed_among(self, paths: Iterable[str]) -> set[str]:
-        known, sigs, prefix, stat = self._known, self._sigs, self._prefix, os.stat
+        known, sigs, prefix, stat, head = self._known, self._sigs, self._prefix, os.stat, ENTRY.unpack_from
         changed: set[str] = set()
         for path in paths:
             if path in sigs:
@@ -70,16 +100,26 @@ class TreeFiles:
                     sig = sigs[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
                 except (FileNotFoundError, NotADirectoryError):
                     sig = sigs[path] = None
-            entry = known.get(path)
-            if sig is None or entry is None or entry[0] != sig[0] or entry[1] != sig[1] or entry[2] != sig[2]:
+            data = known.get(path)
+            if sig is None or data is None or head(data)[:3] != sig:
                 changed.add(path)
         return changed
 
-    def signatures(self, paths: Iterable[str]) -> tuple[int, ...]:
+    def signatures(self, paths: Sequence[str]) -> tuple[int, ...]:
         """`signature` of each path, flattened: the body of the no-op record."""
+        if self._scan is not None and self._scanned is not None and tuple(paths) == self._scan[0]:
+            return self._patched(self._scan[0], self._scan[1], self._scanned)
         out: list[int] = []
         for path in paths:
             out.extend(self.signature(path))
+        return tuple(out)
+
+    def _patched(self, paths: tuple[str, ...], sigs: tuple[int, ...], changed: set[str]) -> tuple[int, ...]:
+        """The scan's signatures, with those of the files that changed or were written since."""
+        out = list(sigs)
+        index = {p: k for k, p in enumerate(paths) if p in changed or p in self._fresh or p in self._sigs}
+        for path, k in index.items():
+            out[3 * k : 3 * k + 3] = self.signature(path)
         return tuple(out)
 
     def digest(self, path: str) -> str | None:
@@ -89,7 +129,7 @@ class TreeFiles:
         fresh = self._fresh.get(path)
         if fresh is not None and fresh[0] == sig:
             return fresh[1]
-        entry = self._known.get(path)
+        entry = self._entry(path)
         if entry is not None and entry[:3] == sig:
             self._fresh[path] = (sig, entry[3], True)
             return entry[3]
@@ -106,7 +146,7 @@ class TreeFiles:
         return d
 
     def previous_digest(self, path: str) -> str | None:
-        entry = self._known.get(path)
+        entry = self._entry(path)
         return entry[3] if entry is not None else None
 
     def produced(self, path: str) -> str | None:
@@ -142,16 +182,15 @@ class TreeFiles:
         if fresh is not None:
             return fresh[0] if fresh[2] else UNTRUSTED
         sig = self.stat(path)
-        entry = self._known.get(path)
-        if sig is not None and entry is not None and entry[:3] == sig:
+        if sig is not None and sig == self._known_sig(path):
             return sig
         return UNTRUSTED
 
-    def entries(self) -> dict[str, Entry]:
+    def entries(self) -> dict[str, bytes]:
         """The stat cache to persist: last build's entries updated with everything verified by this one."""
         merged = dict(self._known)
         for path, (sig, d, trusted) in self._fresh.items():
-            merged[path] = (*(sig if trusted else UNTRUSTED), d)
+            merged[path] = pack((*(sig if trusted else UNTRUSTED), d))
         for path, seen in self._sigs.items():
             if seen is None:
                 merged.pop(path, None)

@@ -24,6 +24,31 @@ SECONDS_TOKEN = "__ENLIST_SECONDS__"
 ENLIST_TOML = "buildconf/enlist.toml"
 
 
+class Scan:
+    """What a no-op check that failed found: the files that changed since the last complete build."""
+
+    def __init__(
+        self, identity: tuple[object, ...], record: tuple[int, int, int] | None, paths: tuple[str, ...],
+        sigs: tuple[int, ...], changed: set[str],
+    ) -> None:
+        self.identity = identity
+        self.record = record  # the noop record's own signature: it proves no build ran since the scan
+        self.paths = paths
+        self.sigs = sigs
+        self.changed = changed
+
+
+LAST_SCAN: Scan | None = None
+
+
+def scan_for(request: tuple[object, ...], directory: str) -> Scan | None:
+    """The scan of this process's no-op check, if it was for `request` and no build ran since."""
+    scan = LAST_SCAN
+    if scan is None or scan.identity != request:
+        return None
+    return scan if signature(os.path.join(directory, "noop")) == scan.record else None
+
+
 def identity(
     version: str, root: str, config: str, strict: bool, dirs: tuple[str, ...], max_pass: int | None,
     env: tuple[tuple[str, str | None], ...],
@@ -147,17 +172,23 @@ def _check(
 ) -> int | None:
     import fcntl
 
+    global LAST_SCAN
+    record = os.path.join(out, ".enlist", "noop")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with open(os.path.join(out, ".enlist", "noop"), "rb") as f:
+        with open(record, "rb") as f:
             state = marshal.loads(f.read())
+            st = os.fstat(f.fileno())
         fmt, _, request, env_names, paths, sigs, logs = state
     except (OSError, EOFError, ValueError, TypeError):
         return None
     env = tuple((name, os.environ.get(name)) for name in env_names)
-    if fmt != NOOP_FORMAT or request != identity(version, root, config, strict, selected, max_pass, env):
+    mine = identity(version, root, config, strict, selected, max_pass, env)
+    if fmt != NOOP_FORMAT or request != mine:
         return None
-    if not _unchanged(root, paths, sigs):
+    changed = _changed(root, paths, sigs)
+    if changed:
+        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, sigs, changed)
         return None
     seconds = f"{time.perf_counter() - start:.3f}"
     try:
@@ -170,21 +201,24 @@ def _check(
     return 0
 
 
-def _unchanged(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> bool:
+def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> set[str]:
+    """The paths whose signature differs from the record (missing files included)."""
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     stat = os.stat
+    changed: set[str] = set()
     try:
         k = 0
         for path in paths:
-            st = stat(path, dir_fd=fd)
-            if st.st_mtime_ns != sigs[k] or st.st_size != sigs[k + 1] or st.st_ino != sigs[k + 2]:
-                return False
+            try:
+                st = stat(path, dir_fd=fd)
+                if st.st_mtime_ns != sigs[k] or st.st_size != sigs[k + 1] or st.st_ino != sigs[k + 2]:
+                    changed.add(path)
+            except OSError:
+                changed.add(path)
             k += 3
-    except OSError:
-        return False
     finally:
         os.close(fd)
-    return True
+    return changed
 
 
 def _write(path: str, text: str) -> None:
