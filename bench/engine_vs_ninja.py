@@ -7,8 +7,8 @@
 The enlistment is generated from a seed: P projects of M C files each, a header per project, each file
 including its own header and the previous project's; a static library per project, a program per ten projects
 linking them. The engine is driven from the generated action list (no descriptors needed), ninja from an
-equivalent build.ninja (`deps = gcc`); each tool builds its own copy of the tree. Scenarios, interleaved run by
-run so that machine noise hits both alike, medians reported:
+equivalent build.ninja (`deps = gcc`); each tool builds its own copy of the tree. Scenarios, interleaved
+run by run so that machine noise hits both alike, medians reported:
 
     full     -c --no-cache (enlist)  vs  ninja -t clean; ninja        (once each unless --full-runs)
     noop     enlist build            vs  ninja
@@ -50,7 +50,9 @@ ENV = (("PATH", "/usr/bin:/bin"),)
 def generate(tree: Path, projects: int, per: int, seed: int) -> None:
     rng = random.Random(seed)
     (tree / "buildconf").mkdir(parents=True, exist_ok=True)
-    (tree / "buildconf" / "enlist.toml").write_text(f'[enlistment]\nname = "bench"\ndefault_config = "{CONFIG}"\n')
+    (tree / "buildconf" / "enlist.toml").write_text(
+        f'[enlistment]\nname = "bench"\ndefault_config = "{CONFIG}"\n'
+    )
     for p in range(projects):
         d = tree / f"p{p:04d}"
         d.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,9 @@ def generate(tree: Path, projects: int, per: int, seed: int) -> None:
                 + (f"int p{p:04d}_sum(int x) {{ return x; }}\n" if f == 0 else "")
             )
         if p % 10 == 9:
-            (d / "main.c").write_text(f'#include "p{p:04d}.h"\nint main(void) {{ return p{p:04d}_sum(0); }}\n')
+            (d / "main.c").write_text(
+                f'#include "p{p:04d}.h"\nint main(void) {{ return p{p:04d}_sum(0); }}\n'
+            )
 
 
 def actions(projects: int, per: int) -> list[Action]:
@@ -74,29 +78,64 @@ def actions(projects: int, per: int) -> list[Action]:
         for f in range(per):
             src, o = f"{name}/f{f:03d}.c", f"{name}/obj/{CONFIG}/f{f:03d}.o"
             objs.append(o)
-            out.append(Action(
-                id=f"{name}:compile:f{f:03d}.c", kind=ActionKind.COMPILE, project=name, pass_=Pass.PASS1,
-                argv=(CC, "-c", "-O1", "-MD", "-MF", f"{o}.d", src, "-o", o), inputs=(src,), outputs=(o,),
-                env=ENV, depfile=f"{o}.d", description=f"CC {src}",
-            ))
+            out.append(
+                Action(
+                    id=f"{name}:compile:f{f:03d}.c",
+                    kind=ActionKind.COMPILE,
+                    project=name,
+                    pass_=Pass.PASS1,
+                    argv=(CC, "-c", "-O1", "-MD", "-MF", f"{o}.d", src, "-o", o),
+                    inputs=(src,),
+                    outputs=(o,),
+                    env=ENV,
+                    depfile=f"{o}.d",
+                    description=f"CC {src}",
+                )
+            )
         lib = f"{name}/obj/{CONFIG}/lib{name}.a"
-        out.append(Action(
-            id=f"{name}:archive", kind=ActionKind.ARCHIVE, project=name, pass_=Pass.PASS1,
-            argv=(AR, "rcsD", lib, *objs), inputs=tuple(objs), outputs=(lib,), env=ENV, description=f"AR {lib}",
-        ))
+        out.append(
+            Action(
+                id=f"{name}:archive",
+                kind=ActionKind.ARCHIVE,
+                project=name,
+                pass_=Pass.PASS1,
+                argv=(AR, "rcsD", lib, *objs),
+                inputs=tuple(objs),
+                outputs=(lib,),
+                env=ENV,
+                description=f"AR {lib}",
+            )
+        )
         if p % 10 == 9:
             src, o, exe = f"{name}/main.c", f"{name}/obj/{CONFIG}/main.o", f"{name}/obj/{CONFIG}/{name}"
-            out.append(Action(
-                id=f"{name}:compile:main.c", kind=ActionKind.COMPILE, project=name, pass_=Pass.PASS1,
-                argv=(CC, "-c", "-O1", "-MD", "-MF", f"{o}.d", src, "-o", o), inputs=(src,), outputs=(o,),
-                env=ENV, depfile=f"{o}.d", description=f"CC {src}",
-            ))
+            out.append(
+                Action(
+                    id=f"{name}:compile:main.c",
+                    kind=ActionKind.COMPILE,
+                    project=name,
+                    pass_=Pass.PASS1,
+                    argv=(CC, "-c", "-O1", "-MD", "-MF", f"{o}.d", src, "-o", o),
+                    inputs=(src,),
+                    outputs=(o,),
+                    env=ENV,
+                    depfile=f"{o}.d",
+                    description=f"CC {src}",
+                )
+            )
             libs = tuple(f"p{q:04d}/obj/{CONFIG}/libp{q:04d}.a" for q in range(p, p - 10, -1))
-            out.append(Action(
-                id=f"{name}:link", kind=ActionKind.LINK, project=name, pass_=Pass.PASS2,
-                argv=(CC, o, *libs, "-o", exe), inputs=(o, *libs), outputs=(exe,), env=ENV,
-                description=f"LINK {exe}",
-            ))
+            out.append(
+                Action(
+                    id=f"{name}:link",
+                    kind=ActionKind.LINK,
+                    project=name,
+                    pass_=Pass.PASS2,
+                    argv=(CC, o, *libs, "-o", exe),
+                    inputs=(o, *libs),
+                    outputs=(exe,),
+                    env=ENV,
+                    description=f"LINK {exe}",
+                )
+            )
     return out
 
 
@@ -110,7 +149,9 @@ def write_ninja(tree: Path, acts: list[Action]) -> None:
         outs = " ".join(a.outputs)
         ins = " ".join(a.inputs)
         if a.depfile:
-            lines.append(f"build {outs}: cc {ins}\n  cmd = {cmd}\n  dep = {a.depfile}\n  desc = {a.description}\n")
+            lines.append(
+                f"build {outs}: cc {ins}\n  cmd = {cmd}\n  dep = {a.depfile}\n  desc = {a.description}\n"
+            )
         else:
             lines.append(f"build {outs}: run {ins}\n  cmd = {cmd}\n  desc = {a.description}\n")
     (tree / "build.ninja").write_text("".join(lines))
@@ -135,8 +176,14 @@ def peak_rss(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
     """Max RSS (KiB) of one run, measured by a small `time` process in between: a child forked from this
     (large) process would report this process's size as its own."""
     out = cwd.parent / ".rss"
-    subprocess.run(["/usr/bin/time", "-q", "-o", str(out), "-f", "%M", *argv], cwd=cwd, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        ["/usr/bin/time", "-q", "-o", str(out), "-f", "%M", *argv],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
     return int(out.read_text().split()[-1])
 
 
@@ -150,8 +197,13 @@ class Bench:
         self.results: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {}
         self.rss: dict[str, int] = {}
 
-    def pair(self, name: str, prepare: object = None, enlist_args: tuple[str, ...] = (),
-             ninja_pre: list[str] | None = None) -> None:
+    def pair(
+        self,
+        name: str,
+        prepare: object = None,
+        enlist_args: tuple[str, ...] = (),
+        ninja_pre: list[str] | None = None,
+    ) -> None:
         e_sec, e_code, e_cpu = timed([*self.enlist, *enlist_args], self.e_tree, self.env)
         if ninja_pre:
             subprocess.run(ninja_pre, cwd=self.n_tree, check=True, stdout=subprocess.DEVNULL)
@@ -170,8 +222,11 @@ class Bench:
     def edit(self, rel: str, k: int) -> None:
         for tree in (self.e_tree, self.n_tree):
             path = tree / rel
-            text = [line for line in path.read_text().rstrip("\n").split("\n")
-                    if not line.startswith("int bench_edit_")]
+            text = [
+                line
+                for line in path.read_text().rstrip("\n").split("\n")
+                if not line.startswith("int bench_edit_")
+            ]
             if rel.endswith(".h"):
                 text.append(f"int bench_edit_{k % 2}(void);")
             else:
@@ -179,31 +234,45 @@ class Bench:
             path.write_text("\n".join(text) + "\n")
 
     def report(self, sources: int) -> None:
-        print(f"\n{sources} sources, -j {self.jobs}: median wall seconds, ratio enlist/ninja, delta; then the"
-              " same for CPU seconds (process and children)")
+        print(
+            f"\n{sources} sources, -j {self.jobs}: median wall seconds, ratio enlist/ninja, delta; then the"
+            " same for CPU seconds (process and children)"
+        )
         for name, (e, n, ec, nc) in self.results.items():
             me, mn = statistics.median(e), statistics.median(n)
             ce, cn = statistics.median(ec), statistics.median(nc)
-            print(f"  {name:<7} wall {me:7.3f} vs {mn:7.3f} {me / mn:5.2f}x {1000 * (me - mn):+7.1f} ms | "
-                  f"cpu {ce:7.3f} vs {cn:7.3f} {ce / cn:5.2f}x {1000 * (ce - cn):+7.1f} ms  (n={len(e)})")
+            print(
+                f"  {name:<7} wall {me:7.3f} vs {mn:7.3f} {me / mn:5.2f}x {1000 * (me - mn):+7.1f} ms | "
+                f"cpu {ce:7.3f} vs {cn:7.3f} {ce / cn:5.2f}x {1000 * (ce - cn):+7.1f} ms  (n={len(e)})"
+            )
         for name, kib in self.rss.items():
             print(f"  peak RSS of enlist, {name}: {kib / 1024:.1f} MiB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sources", type=int, default=2000)
     parser.add_argument("--per-project", type=int, default=20)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/enlist-bench"))
-    parser.add_argument("--skip-full", action="store_true", help="do not time full builds (they take minutes)")
+    parser.add_argument(
+        "--skip-full", action="store_true", help="do not time full builds (they take minutes)"
+    )
     parser.add_argument("--full-runs", type=int, default=1, help="how many times to time full builds")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the trees and caches of an earlier run with the same --sources (quick)")
-    parser.add_argument("--no-bytecode", action="store_true",
-                        help="keep PYTHONDONTWRITEBYTECODE (by default it is unset, as on most machines)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the trees and caches of an earlier run with the same --sources (quick)",
+    )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE (by default it is unset, as on most machines)",
+    )
     args = parser.parse_args()
     projects = max(1, args.sources // args.per_project)
     work = args.work / f"s{args.sources}"
@@ -224,15 +293,19 @@ def main() -> None:
 
     plan = Plan(CONFIG, tuple(acts), PathRoots(str(bench.e_tree.resolve())), ("buildconf/enlist.toml",))
     request = BuildRequest(
-        root=bench.e_tree.resolve(), plan_request=PlanRequest(root=str(bench.e_tree.resolve()), config=CONFIG),
-        options=Options(jobs=args.jobs), cache=work / "cache",
+        root=bench.e_tree.resolve(),
+        plan_request=PlanRequest(root=str(bench.e_tree.resolve()), config=CONFIG),
+        options=Options(jobs=args.jobs),
+        cache=work / "cache",
     )
     start = time.perf_counter()
     with open(os.devnull, "w") as quiet:
         code = run_build(request, lambda _: plan, PlainConsole(quiet))
     first = time.perf_counter() - start
     n_first, _, _ = timed(bench.ninja, bench.n_tree, env)  # with --reuse: a no-op
-    print(f"first full build: enlist {first:.1f} s (in-process, cold cache), ninja {n_first:.1f} s", flush=True)
+    print(
+        f"first full build: enlist {first:.1f} s (in-process, cold cache), ninja {n_first:.1f} s", flush=True
+    )
     if code:
         raise SystemExit("the first enlist build failed")
     bench.pair("settle")  # sources written just before the first build are hashed again once (racy files)

@@ -36,7 +36,7 @@ SOURCES = {
     "lib/greet.h": "#pragma once\nint greet(void);\nint count(void);\n",
     "lib/greet.c": '#include "greet.h"\nint greet(void) { return 40; }\n',
     "lib/count.c": '#include "greet.h"\nint count(void) { return 2; }\n',
-    "app/main.c": '#include <stdio.h>\n#include <greet.h>\n'
+    "app/main.c": "#include <stdio.h>\n#include <greet.h>\n"
     'int main(void) { printf("%d\\n", greet() + count()); return 0; }\n',
     "other/other.c": "int other(void) { return 7; }\n",
 }
@@ -70,17 +70,29 @@ def compile_action(
 def archive_action(project: str, objects: list[str], name: str) -> Action:
     out = obj(project, name)
     return Action(
-        id=f"{project}:archive", kind=ActionKind.ARCHIVE, project=project, pass_=Pass.PASS1,
-        argv=(AR, "rcsD", out, *objects), inputs=tuple(sorted(objects)), outputs=(out,), env=ENV,
+        id=f"{project}:archive",
+        kind=ActionKind.ARCHIVE,
+        project=project,
+        pass_=Pass.PASS1,
+        argv=(AR, "rcsD", out, *objects),
+        inputs=tuple(sorted(objects)),
+        outputs=(out,),
+        env=ENV,
         description=f"AR {out}",
     )
 
 
 def publish_action(project: str, pass_: Pass, pairs: tuple[tuple[str, str], ...]) -> Action:
     return Action(
-        id=f"{project}:publish:{pass_.label}", kind=ActionKind.PUBLISH, project=project, pass_=pass_, argv=(),
-        inputs=tuple(sorted(src for src, _ in pairs)), outputs=tuple(sorted(dest for _, dest in pairs)),
-        publish=pairs, description=f"PUBLISH {project} {pass_.label}",
+        id=f"{project}:publish:{pass_.label}",
+        kind=ActionKind.PUBLISH,
+        project=project,
+        pass_=pass_,
+        argv=(),
+        inputs=tuple(sorted(src for src, _ in pairs)),
+        outputs=tuple(sorted(dest for _, dest in pairs)),
+        publish=pairs,
+        description=f"PUBLISH {project} {pass_.label}",
     )
 
 
@@ -99,22 +111,38 @@ class Kit:
         lib_objs = [obj("lib", "greet.o"), obj("lib", "count.o")]
         app = obj("app", "app")
         test = Action(
-            id="app:test:app", kind=ActionKind.TEST, project="app", pass_=Pass.POSTBUILD,
-            argv=("/bin/sh", "-c", f"{app} > {obj('app', 'app.out')}"), inputs=(app,),
-            outputs=(obj("app", "app.out"),), env=ENV, description="TEST app",
+            id="app:test:app",
+            kind=ActionKind.TEST,
+            project="app",
+            pass_=Pass.POSTBUILD,
+            argv=("/bin/sh", "-c", f"{app} > {obj('app', 'app.out')}"),
+            inputs=(app,),
+            outputs=(obj("app", "app.out"),),
+            env=ENV,
+            description="TEST app",
         )
         return [
             compile_action("lib", "greet.c"),
             compile_action("lib", "count.c"),
             archive_action("lib", lib_objs, "liblib.a"),
-            publish_action("lib", Pass.PASS1, (
-                ("lib/greet.h", f"{pub}/inc/greet.h"), (obj("lib", "liblib.a"), f"{pub}/lib/liblib.a"),
-            )),
+            publish_action(
+                "lib",
+                Pass.PASS1,
+                (
+                    ("lib/greet.h", f"{pub}/inc/greet.h"),
+                    (obj("lib", "liblib.a"), f"{pub}/lib/liblib.a"),
+                ),
+            ),
             compile_action("app", "main.c", includes=(f"{pub}/inc",), after=("lib:publish:pass1",)),
             Action(
-                id="app:link", kind=ActionKind.LINK, project="app", pass_=Pass.PASS2,
+                id="app:link",
+                kind=ActionKind.LINK,
+                project="app",
+                pass_=Pass.PASS2,
                 argv=(CC, obj("app", "main.o"), f"{pub}/lib/liblib.a", "-o", app),
-                inputs=(obj("app", "main.o"), f"{pub}/lib/liblib.a"), outputs=(app,), env=ENV,
+                inputs=(obj("app", "main.o"), f"{pub}/lib/liblib.a"),
+                outputs=(app,),
+                env=ENV,
                 description=f"LINK {app}",
             ),
             test,
@@ -149,8 +177,15 @@ def make_kit(root: Path) -> Kit:
 
 
 def request(
-    kit: Kit, *, cache: Path, jobs: int = 2, clean: bool = False, read_cache: bool = True,
-    fail_fast: bool = False, dirs: tuple[str, ...] = (), max_pass: Pass | None = None,
+    kit: Kit,
+    *,
+    cache: Path,
+    jobs: int = 2,
+    clean: bool = False,
+    read_cache: bool = True,
+    fail_fast: bool = False,
+    dirs: tuple[str, ...] = (),
+    max_pass: Pass | None = None,
 ) -> BuildRequest:
     return BuildRequest(
         root=kit.root,
@@ -188,8 +223,14 @@ def slow_action() -> Action:
     out = obj("slow", "slow.txt")
     script = f"echo $$ > slow/pid; printf half > {out}; sleep $(cat slow/seconds); printf done >> {out}"
     return Action(
-        id="slow:generate", kind=ActionKind.GENERATE, project="slow", pass_=Pass.PASS0,
-        argv=("/bin/sh", "-c", script), inputs=("slow/seconds",), outputs=(out,), env=ENV,
+        id="slow:generate",
+        kind=ActionKind.GENERATE,
+        project="slow",
+        pass_=Pass.PASS0,
+        argv=("/bin/sh", "-c", script),
+        inputs=("slow/seconds",),
+        outputs=(out,),
+        env=ENV,
         description="GEN slow",
     )
 

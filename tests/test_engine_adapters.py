@@ -1,5 +1,5 @@
-"""The engine's adapters on real files and processes: the CAS and action cache, the stat cache, the tree state,
-the subprocess executor, publishing, and the log files."""
+"""The engine's adapters on real files and processes: the CAS and action cache, the stat cache, the tree
+state, the subprocess executor, publishing, and the log files."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from enlist.store import noop, state
 from enlist.store.files import UNTRUSTED, TreeFiles, pack, unpack
 from enlist.store.local import LocalStore, cache_dir
 
-# -- the local store ------------------------------------------------------------------------------------------
+# -- the local store --
 
 
 def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_an_unwritable_cache_is_an_environment_error(tmp_path: Path) -> None:
     assert e.value.code == 3
 
 
-# -- the stat cache -------------------------------------------------------------------------------------------
+# -- the stat cache --
 
 
 def old_file(path: Path, data: bytes) -> Path:
@@ -113,7 +113,7 @@ def test_files_hashed_right_after_a_change_are_saved_untrusted(tmp_path: Path) -
     assert files.signature("fresh.c") == UNTRUSTED
 
 
-# -- the tree's state -----------------------------------------------------------------------------------------
+# -- the tree's state --
 
 
 def test_a_damaged_state_reads_as_no_state(tmp_path: Path) -> None:
@@ -130,13 +130,19 @@ def test_noop_identity_and_dirs() -> None:
     assert noop.normalise_dirs("/r", "/r", ["."]) == ("",)
 
 
-# -- the executor ---------------------------------------------------------------------------------------------
+# -- the executor --
 
 
 def command(tmp_path: Path, script: str, **fields: object) -> Action:
     base: dict[str, object] = dict(
-        id="t", kind=ActionKind.GENERATE, project="p", pass_=Pass.PASS0, argv=(sys.executable, "-c", script),
-        inputs=(), outputs=("p/out/x",), env=(("ONLY", "this"),),
+        id="t",
+        kind=ActionKind.GENERATE,
+        project="p",
+        pass_=Pass.PASS0,
+        argv=(sys.executable, "-c", script),
+        inputs=(),
+        outputs=("p/out/x",),
+        env=(("ONLY", "this"),),
     )
     base.update(fields)
     return Action(**base)  # type: ignore[arg-type]
@@ -145,7 +151,8 @@ def command(tmp_path: Path, script: str, **fields: object) -> Action:
 def test_commands_see_only_their_environment_and_a_fixed_locale_zone_and_umask(tmp_path: Path) -> None:
     script = (
         "import os, json; open('p/out/x', 'w').write('x'); "
-        "print(json.dumps({'env': {k: v for k, v in os.environ.items() if k != 'LC_CTYPE'}, 'cwd': os.getcwd(), "
+        "env = {k: v for k, v in os.environ.items() if k != 'LC_CTYPE'}; "
+        "print(json.dumps({'env': env, 'cwd': os.getcwd(), "
         "'mode': oct(os.stat('p/out/x').st_mode & 0o777), 'pgid': os.getpgid(0) == os.getpid()}))"
     )
     run = SubprocessExecutor(tmp_path).run(command(tmp_path, script))
@@ -177,7 +184,7 @@ def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert again.killed and again.output == b""
 
 
-# -- publishing -----------------------------------------------------------------------------------------------
+# -- publishing --
 
 
 def test_publish_copies_with_normalised_modes(tmp_path: Path) -> None:
@@ -207,23 +214,34 @@ def test_remove_stale_prunes_emptied_directories(tmp_path: Path) -> None:
     (tmp_path / "public/lib/old.a").write_text("x")
     (tmp_path / "public/inc").mkdir()
     (tmp_path / "public/inc/keep.h").write_text("x")
-    assert remove_stale(tmp_path, ["public/lib/old.a", "public/inc/none.h", "/etc/passwd"]) == ["public/lib/old.a"]
+    assert remove_stale(tmp_path, ["public/lib/old.a", "public/inc/none.h", "/etc/passwd"]) == [
+        "public/lib/old.a"
+    ]
     assert not (tmp_path / "public/lib").exists()
     assert (tmp_path / "public/inc/keep.h").exists()
 
 
-# -- what the user reads --------------------------------------------------------------------------------------
+# -- what the user reads --
 
 
 def test_plain_console_and_logs_say_what_failed_and_where(tmp_path: Path) -> None:
     cc = command(tmp_path, "", id="lib:compile:a.c", project="lib", description="CC lib/a.c")
     link = command(tmp_path, "", id="lib:link", project="lib", description="LINK lib/x")
-    failed = Outcome(0, Verdict.FAILED, Reason(Why.NEW), exit_code=1,
-                     output="lib/a.c:3:1: warning: unused\nlib/a.c:7:1: error: expected ';'\n")
+    failed = Outcome(
+        0,
+        Verdict.FAILED,
+        Reason(Why.NEW),
+        exit_code=1,
+        output="lib/a.c:3:1: warning: unused\nlib/a.c:7:1: error: expected ';'\n",
+    )
     out = io.StringIO()
     console = PlainConsole(out, explain=True)
     logs = LogFiles(tmp_path / "out", ("lib/sources:4: undefined macro FOO",))
-    for event in (ActionStarted(cc, 2, Reason(Why.NEW)), ActionFinished(cc, 2, failed), ActionSkipped(link, cc)):
+    for event in (
+        ActionStarted(cc, 2, Reason(Why.NEW)),
+        ActionFinished(cc, 2, failed),
+        ActionSkipped(link, cc),
+    ):
         console(event)
         logs(event)
     assert out.getvalue().splitlines() == [
@@ -235,9 +253,16 @@ def test_plain_console_and_logs_say_what_failed_and_where(tmp_path: Path) -> Non
         "skipped: LINK lib/x (needs CC lib/a.c, which failed)",
         "explain: lib:link: skipped: needs lib:compile:a.c",
     ]
-    summary = {"config": "chk-amd64", "result": "failed", "seconds": 1.5, "jobs": 2, "passes": {},
-               "counts": dict.fromkeys(("ran", "cached", "up_to_date", "failed", "skipped", "not_started",
-                                        "interrupted"), 0)}
+    summary = {
+        "config": "chk-amd64",
+        "result": "failed",
+        "seconds": 1.5,
+        "jobs": 2,
+        "passes": {},
+        "counts": dict.fromkeys(
+            ("ran", "cached", "up_to_date", "failed", "skipped", "not_started", "interrupted"), 0
+        ),
+    }
     logs.finish(summary)
     assert (tmp_path / "out/build.err").read_text() == (
         "lib: error: CC lib/a.c failed (exit code 1)\nlib: lib/a.c:7:1: error: expected ';'\n"
@@ -246,5 +271,9 @@ def test_plain_console_and_logs_say_what_failed_and_where(tmp_path: Path) -> Non
         "lib/sources:4: undefined macro FOO\nlib: lib/a.c:3:1: warning: unused\n"
     )
     assert json.loads((tmp_path / "out/build.json").read_text())["result"] == "failed"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["build.err", "build.json", "build.log",
-                                                                   "build.wrn"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "build.err",
+        "build.json",
+        "build.log",
+        "build.wrn",
+    ]

@@ -14,9 +14,16 @@ import enginekit as ek
 from enginekit import CONFIG, Kit, obj
 
 OUTPUTS = [
-    obj("lib", "greet.o"), obj("lib", "count.o"), obj("lib", "liblib.a"), obj("app", "main.o"),
-    obj("app", "app"), obj("app", "app.out"), obj("other", "other.o"), obj("other", "libother.a"),
-    f"public/{CONFIG}/inc/greet.h", f"public/{CONFIG}/lib/liblib.a",
+    obj("lib", "greet.o"),
+    obj("lib", "count.o"),
+    obj("lib", "liblib.a"),
+    obj("app", "main.o"),
+    obj("app", "app"),
+    obj("app", "app.out"),
+    obj("other", "other.o"),
+    obj("other", "libother.a"),
+    f"public/{CONFIG}/inc/greet.h",
+    f"public/{CONFIG}/lib/liblib.a",
 ]
 
 
@@ -67,10 +74,24 @@ def test_full_build_runs_every_action_and_the_program_works(kit: Kit, cache: Pat
     assert kit.read(obj("app", "app.out")) == b"42\n"
     data = summary(kit)
     assert data["result"] == "succeeded"
-    assert data["counts"] == {"actions": 9, "ran": 9, "cached": 0, "up_to_date": 0, "failed": 0, "skipped": 0,
-                              "not_started": 0, "interrupted": 0}
-    assert data["tests"] == [{"action": "app:test:app", "project": "app", "result": "passed",
-                              "seconds": data["tests"][0]["seconds"]}]  # type: ignore[index]
+    assert data["counts"] == {
+        "actions": 9,
+        "ran": 9,
+        "cached": 0,
+        "up_to_date": 0,
+        "failed": 0,
+        "skipped": 0,
+        "not_started": 0,
+        "interrupted": 0,
+    }
+    assert data["tests"] == [
+        {
+            "action": "app:test:app",
+            "project": "app",
+            "result": "passed",
+            "seconds": data["tests"][0]["seconds"],
+        }
+    ]  # type: ignore[index]
     log = (kit.root / "out" / CONFIG / "build.log").read_text()
     assert "CC lib/greet.c" in log and "-MD -MF lib/obj/chk-amd64/greet.d" in log
 
@@ -91,7 +112,10 @@ def test_a_changed_header_rebuilds_exactly_its_dependants(kit: Kit, cache: Path)
     assert code == 0
     # the compiles that include the header (directly, or its published copy) and the publish that copies it
     assert ran(output) == {
-        "lib:compile:greet.c", "lib:compile:count.c", "lib:publish:pass1", "app:compile:main.c"
+        "lib:compile:greet.c",
+        "lib:compile:count.c",
+        "lib:publish:pass1",
+        "app:compile:main.c",
     }
     v = verdicts(output)
     assert v["lib:compile:greet.c"] == "ran: discovered dependency changed: lib/greet.h"
@@ -157,8 +181,14 @@ def test_clean_build_is_served_from_the_cache_with_identical_bytes(
     assert code == 0
     v = verdicts(output)
     assert {a for a, x in v.items() if x.startswith("cached")} == {
-        "lib:compile:greet.c", "lib:compile:count.c", "lib:archive", "app:compile:main.c", "app:link",
-        "app:test:app", "other:compile:other.c", "other:archive",
+        "lib:compile:greet.c",
+        "lib:compile:count.c",
+        "lib:archive",
+        "app:compile:main.c",
+        "app:link",
+        "app:test:app",
+        "other:compile:other.c",
+        "other:archive",
     }
     assert ran(output) == {"lib:publish:pass1"}  # publishing is a copy: never cached
     assert snapshot(kit) == before

@@ -14,7 +14,6 @@ from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted, E
 from enlist.engine.ports import Execution
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
-from enlist.engine.verdict import Verdict
 from enlist.errors import EnvironmentFault
 from enlist.model.action import Action, ActionKind, PathRoots
 from enlist.model.project import Pass
@@ -154,8 +153,15 @@ class NoPublisher:
 
 
 def act(name: str, inputs: tuple[str, ...], output: str) -> Action:
-    return Action(id=name, kind=ActionKind.GENERATE, project=name, pass_=Pass.PASS1, argv=("tool", name),
-                  inputs=inputs, outputs=(output,))
+    return Action(
+        id=name,
+        kind=ActionKind.GENERATE,
+        project=name,
+        pass_=Pass.PASS1,
+        argv=("tool", name),
+        inputs=inputs,
+        outputs=(output,),
+    )
 
 
 class World:
@@ -165,8 +171,11 @@ class World:
         self.files = FakeFiles()
         self.files.write("src/a.txt", b"hello")
         self.files.write("src/b.txt", b"other")
-        self.actions = [act("upper", ("src/a.txt",), "out/A"), act("count", ("out/A",), "out/n"),
-                        act("copy", ("src/b.txt",), "out/B")]
+        self.actions = [
+            act("upper", ("src/a.txt",), "out/A"),
+            act("count", ("out/A",), "out/n"),
+            act("copy", ("src/b.txt",), "out/B"),
+        ]
         self.rules: dict[str, Callable[[list[bytes]], bytes | None]] = {
             "upper": lambda ins: ins[0].upper().split(b"#")[0],
             "count": lambda ins: str(len(ins[0])).encode(),
@@ -177,18 +186,30 @@ class World:
         self.events: list[Event] = []
         self.executor = FakeExecutor(self.files, self.rules)
 
-    def build(self, *, clean: bool = False, store: FakeStore | None = None, fail_fast: bool = False,
-              interrupt_on: str | None = None) -> BuildResult:
+    def build(
+        self,
+        *,
+        clean: bool = False,
+        store: FakeStore | None = None,
+        fail_fast: bool = False,
+        interrupt_on: str | None = None,
+    ) -> BuildResult:
         table = ActionTable.of(self.actions)
         norm = keys.normaliser(PathRoots("/fake"))
         rb = Rebuilder(
-            actions=table, fingerprints=[keys.fingerprint(a, norm) for a in self.actions], previous=self.records,
-            files=self.files, executor=self.executor, publisher=NoPublisher(), store=store or self.store,
-            clean=clean, root="/fake",
+            actions=table,
+            fingerprints=[keys.fingerprint(a, norm) for a in self.actions],
+            previous=self.records,
+            files=self.files,
+            executor=self.executor,
+            publisher=NoPublisher(),
+            store=store or self.store,
+            clean=clean,
+            root="/fake",
         )
         builder = Builder(rb, InlineWorkers(), self.events.append)  # type: ignore[arg-type]
         self.executor.ran = []
-        self.executor.on_run = (lambda i: builder.interrupt() if i == interrupt_on else None)
+        self.executor.on_run = lambda i: builder.interrupt() if i == interrupt_on else None
         self.events.clear()
         result = builder.run(dagmod.build(table), Options(jobs=1, fail_fast=fail_fast, clean=clean))
         self.records = result.records
@@ -196,8 +217,11 @@ class World:
         return result
 
     def verdicts(self) -> dict[str, str]:
-        return {e.action.id: f"{e.outcome.verdict.value}: {e.outcome.reason}"
-                for e in self.events if isinstance(e, ActionFinished)}
+        return {
+            e.action.id: f"{e.outcome.verdict.value}: {e.outcome.reason}"
+            for e in self.events
+            if isinstance(e, ActionFinished)
+        }
 
 
 def test_first_build_runs_everything_then_nothing() -> None:

@@ -43,8 +43,11 @@ class Build:
 
     def __init__(self, kit: Kit, env: dict[str, str], *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(KIT), str(kit.root), *args], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            [sys.executable, str(KIT), str(kit.root), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: list[str] = []
 
@@ -134,8 +137,12 @@ def test_a_second_build_of_the_same_tree_waits_for_the_first(
 
 def enlist(kit: Kit, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "enlist", "build", *args], cwd=kit.root, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-X", "importtime", "-m", "enlist", "build", *args],
+        cwd=kit.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -15,7 +15,7 @@ from enlist.errors import EnlistError, GraphError
 from enlist.model.action import Action, ActionKind, PathRoots
 from enlist.model.project import Pass
 
-# -- depfiles -------------------------------------------------------------------------------------------------
+# -- depfiles --
 
 GOOD_DEPFILES = [
     ("a.o: a.c a.h\n", ("a.c", "a.h")),
@@ -47,32 +47,43 @@ def test_depfile_line_without_a_rule_is_an_error_with_its_line() -> None:
 def test_depfile_paths_become_engine_paths() -> None:
     found = depfile.normalise(
         ["a.c", "../inc/b.h", "/r/oot/public/c.h", "/pkg/zig/lib/stddef.h", "/usr/include/stdio.h"],
-        root="/r/oot", cwd="src", package_roots=["/pkg/zig"], exclude=["src/a.c"],
+        root="/r/oot",
+        cwd="src",
+        package_roots=["/pkg/zig"],
+        exclude=["src/a.c"],
     )
     assert found == ("/usr/include/stdio.h", "inc/b.h", "public/c.h")
 
 
-# -- keys -----------------------------------------------------------------------------------------------------
+# -- keys --
 
 
 def action(**fields: object) -> Action:
     base: dict[str, object] = dict(
-        id="p:compile:a.c", kind=ActionKind.COMPILE, project="p", pass_=Pass.PASS1,
-        argv=("/pkg/zig/zig", "cc", "-c", "p/a.c", "-o", "p/obj/a.o"), inputs=("p/a.c",), outputs=("p/obj/a.o",),
+        id="p:compile:a.c",
+        kind=ActionKind.COMPILE,
+        project="p",
+        pass_=Pass.PASS1,
+        argv=("/pkg/zig/zig", "cc", "-c", "p/a.c", "-o", "p/obj/a.o"),
+        inputs=("p/a.c",),
+        outputs=("p/obj/a.o",),
     )
     base.update(fields)
     return Action(**base)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("-I/src/root/inc", "-I./inc"),
-    ("-ffile-prefix-map=/src/root=.", "-ffile-prefix-map=.=."),
-    ("/src/rootless/x", "/src/rootless/x"),
-    ("/src/root", "."),
-    ("/pkgs/zig/1/bin/zig", "@zig/1/bin/zig"),
-    ("-L/pkgs/zig/1/lib:/src/root/lib", "-L@zig/1/lib:./lib"),
-    ("plain", "plain"),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("-I/src/root/inc", "-I./inc"),
+        ("-ffile-prefix-map=/src/root=.", "-ffile-prefix-map=.=."),
+        ("/src/rootless/x", "/src/rootless/x"),
+        ("/src/root", "."),
+        ("/pkgs/zig/1/bin/zig", "@zig/1/bin/zig"),
+        ("-L/pkgs/zig/1/lib:/src/root/lib", "-L@zig/1/lib:./lib"),
+        ("plain", "plain"),
+    ],
+)
 def test_normaliser_replaces_whole_path_prefixes(text: str, want: str) -> None:
     norm = keys.normaliser(PathRoots("/src/root", (("/pkgs/zig/1", "@zig/1"),)))
     assert norm(text) == want
@@ -86,8 +97,10 @@ paths = st.lists(st.sampled_from(["a", "b", "work", "x y", "ü"]), min_size=1, m
 @given(paths, paths)
 def test_fingerprint_does_not_depend_on_where_the_enlistment_is(first: str, second: str) -> None:
     def fp(root: str) -> str:
-        a = action(argv=("/pkg/zig/zig", "cc", f"-I{root}/inc", f"-ffile-prefix-map={root}=."),
-                   env=(("ZIG_LOCAL_CACHE_DIR", f"{root}/out/zig"),))
+        a = action(
+            argv=("/pkg/zig/zig", "cc", f"-I{root}/inc", f"-ffile-prefix-map={root}=."),
+            env=(("ZIG_LOCAL_CACHE_DIR", f"{root}/out/zig"),),
+        )
         return keys.fingerprint(a, keys.normaliser(PathRoots(root, (("/pkg/zig", "@zig/abc"),))))
 
     assert fp(first) == fp(second)
@@ -115,13 +128,27 @@ def test_keys_depend_on_contents_in_order() -> None:
     assert keys.full_key(s1, []) == keys.full_key(s1, [])
 
 
-# -- the action graph -----------------------------------------------------------------------------------------
+# -- the action graph --
 
 
-def act(name: str, inputs: tuple[str, ...] = (), outputs: tuple[str, ...] = (), after: tuple[str, ...] = (),
-        project: str = "p", pass_: Pass = Pass.PASS1) -> Action:
-    return Action(id=name, kind=ActionKind.GENERATE, project=project, pass_=pass_, argv=("true",),
-                  inputs=inputs, outputs=outputs or (f"out/{name}",), after=after)
+def act(
+    name: str,
+    inputs: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    after: tuple[str, ...] = (),
+    project: str = "p",
+    pass_: Pass = Pass.PASS1,
+) -> Action:
+    return Action(
+        id=name,
+        kind=ActionKind.GENERATE,
+        project=project,
+        pass_=pass_,
+        argv=("true",),
+        inputs=inputs,
+        outputs=outputs or (f"out/{name}",),
+        after=after,
+    )
 
 
 def graph(*actions: Action) -> dagmod.Dag:
@@ -130,22 +157,28 @@ def graph(*actions: Action) -> dagmod.Dag:
 
 def test_graph_links_producers_to_consumers_and_after() -> None:
     g = graph(
-        act("c", inputs=("out/a", "out/b")), act("a"), act("b", after=("a",)), act("d", inputs=("src/x.c",)),
+        act("c", inputs=("out/a", "out/b")),
+        act("a"),
+        act("b", after=("a",)),
+        act("d", inputs=("src/x.c",)),
     )
     assert g.deps == ((1, 2), (), (1,), ())
     assert g.dependants == ((), (0, 2), (0,), ())
     assert g.order == (1, 2, 0, 3)
 
 
-@pytest.mark.parametrize(("actions", "message"), [
-    ((act("a", outputs=("x",)), act("b", outputs=("x",))), "'x' is written by two actions: a and b"),
-    ((act("a"), act("a")), "two actions share the id 'a'"),
-    ((act("a", after=("nope",)),), "action a runs after 'nope', which is no action of the plan"),
-    (
-        (act("a", inputs=("out/c",)), act("b", inputs=("out/a",)), act("c", inputs=("out/b",)), act("d")),
-        "the actions form a cycle: a -> b -> c -> a",
-    ),
-])
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [
+        ((act("a", outputs=("x",)), act("b", outputs=("x",))), "'x' is written by two actions: a and b"),
+        ((act("a"), act("a")), "two actions share the id 'a'"),
+        ((act("a", after=("nope",)),), "action a runs after 'nope', which is no action of the plan"),
+        (
+            (act("a", inputs=("out/c",)), act("b", inputs=("out/a",)), act("c", inputs=("out/b",)), act("d")),
+            "the actions form a cycle: a -> b -> c -> a",
+        ),
+    ],
+)
 def test_graph_errors(actions: tuple[Action, ...], message: str) -> None:
     with pytest.raises(GraphError) as e:
         graph(*actions)
@@ -169,7 +202,12 @@ def test_select_takes_dirs_and_passes_and_what_they_need() -> None:
 def test_saved_graph_restores_without_checking_again() -> None:
     g = graph(act("b", inputs=("out/a",)), act("a"))
     again = dagmod.restore(g.actions, g.saved())
-    assert (again.deps, again.dependants, again.order, again.index) == (g.deps, g.dependants, g.order, g.index)
+    assert (again.deps, again.dependants, again.order, again.index) == (
+        g.deps,
+        g.dependants,
+        g.order,
+        g.index,
+    )
 
 
 def test_priorities_follow_the_longest_chain() -> None:
@@ -179,7 +217,7 @@ def test_priorities_follow_the_longest_chain() -> None:
     assert dagmod.priorities(g, costs.__getitem__, among={1, 3}) == [0.0, 5.0, 0.0, 3.0]
 
 
-# -- the scheduler --------------------------------------------------------------------------------------------
+# -- the scheduler --
 
 
 def test_scheduler_starts_the_critical_path_first_and_releases_dependants() -> None:

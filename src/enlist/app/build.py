@@ -92,8 +92,13 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
         records = previous.records if previous else RecordTable()
         result = _run(request, plan, records, files, report)
         state.save(directory, state.TreeState(plan, files.entries(), result.records))
-        summary = summarise(result, config=request.config, seconds=time.monotonic() - started,
-                            jobs=request.options.jobs, warnings=logs.warnings)
+        summary = summarise(
+            result,
+            config=request.config,
+            seconds=time.monotonic() - started,
+            jobs=request.options.jobs,
+            warnings=logs.warnings,
+        )
         logs.finish(summary)
         console.finish(summary)
         if result.ok:
@@ -120,7 +125,13 @@ def _plan(
         now = {out for outs in table.outputs for out in outs}
         remove_stale(request.root, {out for outs in previous.plan.actions.outputs for out in outs} - now)
     return state.PlanState(
-        plan.config, dag, plan.roots, plan.sources, plan.warnings, fingerprints, request.plan_request.identity()
+        plan.config,
+        dag,
+        plan.roots,
+        plan.sources,
+        plan.warnings,
+        fingerprints,
+        request.plan_request.identity(),
     )
 
 
@@ -159,6 +170,7 @@ def _run(
 @contextmanager
 def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
     """SIGINT and SIGTERM stop the build cleanly instead of unwinding the stack mid-bookkeeping."""
+
     def on_signal(signum: int, frame: object) -> None:
         handler()
 

@@ -26,20 +26,46 @@ PLANNER = "enlist.planning:plan"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dirs", nargs="*", metavar="DIRS", help="build these directories (default: all)")
-    parser.add_argument("-c", dest="clean", action="store_true",
-                        help="clean build: ignore existing outputs (the action cache may still serve them)")
-    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
-                        help="run N actions at once (default: the number of cores)")
-    parser.add_argument("--config", default=None, help="flavor-arch, e.g. chk-amd64 (default: ENLIST_CONFIG, "
-                        "else buildconf/enlist.toml default_config)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="execute every action: neither existing outputs nor the action cache count")
+    parser.add_argument(
+        "-c",
+        dest="clean",
+        action="store_true",
+        help="clean build: ignore existing outputs (the action cache may still serve them)",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run N actions at once (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="flavor-arch, e.g. chk-amd64 (default: ENLIST_CONFIG, "
+        "else buildconf/enlist.toml default_config)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="execute every action: neither existing outputs nor the action cache count",
+    )
     parser.add_argument("--explain", action="store_true", help="say why each action ran or was skipped")
     parser.add_argument("--strict", action="store_true", help="treat descriptor warnings as errors")
-    parser.add_argument("--fail-fast", action="store_true",
-                        help="stop starting actions after the first failure (default: keep going)")
-    parser.add_argument("--pass", dest="max_pass", type=int, choices=(0, 1, 2), default=None,
-                        help="stop after this pass (0 generate, 1 compile, 2 link)")
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop starting actions after the first failure (default: keep going)",
+    )
+    parser.add_argument(
+        "--pass",
+        dest="max_pass",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="stop after this pass (0 generate, 1 compile, 2 link)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

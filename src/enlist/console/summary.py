@@ -131,7 +131,9 @@ def _tests(result: BuildResult) -> list[dict[str, Any]]:
         word = _count_name(result, i)
         verdict = _TEST_RESULT.get(word, word)
         seconds = round(outcome.seconds if outcome is not None else 0.0, 3)
-        tests.append({"action": table.ids[i], "project": table.projects[i], "result": verdict, "seconds": seconds})
+        tests.append(
+            {"action": table.ids[i], "project": table.projects[i], "result": verdict, "seconds": seconds}
+        )
     return tests
 
 
@@ -170,6 +172,7 @@ def _cells(row: tuple[str, ...], widths: list[int]) -> list[str]:
 def noop_summary(summary: dict[str, Any], seconds: object) -> dict[str, Any]:
     """What build.json says about a later build that finds nothing to do, given this successful build's
     summary."""
+
     def all_current(counts: dict[str, Any]) -> dict[str, Any]:
         total = sum(counts[k] for k in COUNT_NAMES)
         extra = {"actions": counts["actions"]} if "actions" in counts else {"seconds": 0.0}

@@ -127,7 +127,8 @@ def select(dag: Dag, projects: Collection[str] = (), max_pass: Pass | None = Non
         return frozenset(range(len(table)))
     limit = int(max_pass) if max_pass is not None else len(Pass)
     chosen = {
-        i for i, (project, pass_) in enumerate(zip(table.projects, table.passes, strict=True))
+        i
+        for i, (project, pass_) in enumerate(zip(table.projects, table.passes, strict=True))
         if pass_ <= limit and (everything or (project + "/").startswith(prefixes))
     }
     stack = list(chosen)

@@ -38,6 +38,7 @@ def normaliser(roots: PathRoots) -> Callable[[str], str]:
     if not names:
         return lambda text: text
     import re  # here: a build that reuses its plan never normalises anything
+
     names.sort(key=lambda pair: len(pair[0]), reverse=True)
     table = dict(names)
     pattern = re.compile("(" + "|".join(re.escape(p) for p, _ in names) + r")(?=/|=|:|;|,|\s|$)")

@@ -106,7 +106,13 @@ class Rebuilder:
         record = Record(self.fingerprints[i], pending.static, full, deps, tuple(digests), run.seconds)
         warnings = self._remember(action, record, run.output)
         return Outcome(
-            i, Verdict.RAN, reason, record=record, output=text, exit_code=0, seconds=run.seconds,
+            i,
+            Verdict.RAN,
+            reason,
+            record=record,
+            output=text,
+            exit_code=0,
+            seconds=run.seconds,
             warnings=warnings,
         )
 

@@ -37,8 +37,19 @@ def _paths(paths: Iterable[str]) -> tuple[str, ...]:
 
 def action_blob(a: Action) -> bytes:
     row = (
-        a.id, a.kind.value, a.project, int(a.pass_), a.argv, a.inputs, a.outputs, a.env, a.cwd, a.depfile,
-        a.after, a.publish, a.description,
+        a.id,
+        a.kind.value,
+        a.project,
+        int(a.pass_),
+        a.argv,
+        a.inputs,
+        a.outputs,
+        a.env,
+        a.cwd,
+        a.depfile,
+        a.after,
+        a.publish,
+        a.description,
     )
     return marshal.dumps(row)
 
@@ -46,9 +57,19 @@ def action_blob(a: Action) -> bytes:
 def action_from_blob(blob: bytes) -> Action:
     t = marshal.loads(blob)
     return Action(
-        id=t[0], kind=_KINDS[t[1]], project=t[2], pass_=_PASSES[t[3]], argv=tuple(t[4]), inputs=_paths(t[5]),
-        outputs=_paths(t[6]), env=tuple(tuple(p) for p in t[7]), cwd=t[8], depfile=t[9], after=tuple(t[10]),
-        publish=tuple(tuple(p) for p in t[11]), description=t[12],
+        id=t[0],
+        kind=_KINDS[t[1]],
+        project=t[2],
+        pass_=_PASSES[t[3]],
+        argv=tuple(t[4]),
+        inputs=_paths(t[5]),
+        outputs=_paths(t[6]),
+        env=tuple(tuple(p) for p in t[7]),
+        cwd=t[8],
+        depfile=t[9],
+        after=tuple(t[10]),
+        publish=tuple(tuple(p) for p in t[11]),
+        description=t[12],
     )
 
 

@@ -28,8 +28,12 @@ class Scan:
     """What a no-op check that failed found: the files that changed since the last complete build."""
 
     def __init__(
-        self, identity: tuple[object, ...], record: tuple[int, int, int] | None, paths: tuple[str, ...],
-        sigs: tuple[int, ...], changed: set[str],
+        self,
+        identity: tuple[object, ...],
+        record: tuple[int, int, int] | None,
+        paths: tuple[str, ...],
+        sigs: tuple[int, ...],
+        changed: set[str],
     ) -> None:
         self.identity = identity
         self.record = record  # the noop record's own signature: it proves no build ran since the scan
@@ -50,7 +54,12 @@ def scan_for(request: tuple[object, ...], directory: str) -> Scan | None:
 
 
 def identity(
-    version: str, root: str, config: str, strict: bool, dirs: tuple[str, ...], max_pass: int | None,
+    version: str,
+    root: str,
+    config: str,
+    strict: bool,
+    dirs: tuple[str, ...],
+    max_pass: int | None,
     env: tuple[tuple[str, str | None], ...],
 ) -> tuple[object, ...]:
     return (version, root, config, strict, dirs, -1 if max_pass is None else max_pass, env)

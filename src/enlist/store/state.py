@@ -96,8 +96,14 @@ def load(directory: Path) -> TreeState | None:
             return None
         enlistment, packages = plan["roots"]
         kept = PlanState(
-            plan["config"], dagmod.restore(table, plan["graph"]), PathRoots(enlistment, tuple(packages)),
-            tuple(plan["sources"]), tuple(plan["warnings"]), fingerprints, tuple(plan["request"]), plan["id"],
+            plan["config"],
+            dagmod.restore(table, plan["graph"]),
+            PathRoots(enlistment, tuple(packages)),
+            tuple(plan["sources"]),
+            tuple(plan["warnings"]),
+            fingerprints,
+            tuple(plan["request"]),
+            plan["id"],
         )
         return TreeState(kept, data["files"], RecordTable(data["records"]))
     except (KeyError, TypeError, ValueError, IndexError):
@@ -106,8 +112,16 @@ def load(directory: Path) -> TreeState | None:
 
 def save_plan(directory: Path, plan: PlanState) -> PlanState:
     """Write the plan; returns it with the id the state will refer to."""
-    saved = PlanState(plan.config, plan.dag, plan.roots, plan.sources, plan.warnings, plan.fingerprints,
-                      plan.request, time.time_ns())
+    saved = PlanState(
+        plan.config,
+        plan.dag,
+        plan.roots,
+        plan.sources,
+        plan.warnings,
+        plan.fingerprints,
+        plan.request,
+        time.time_ns(),
+    )
     data = {
         "format": PLAN_FORMAT,
         "id": saved.id,
@@ -125,7 +139,12 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
 
 
 def save(directory: Path, state: TreeState) -> None:
-    data = {"format": STATE_FORMAT, "plan": state.plan.id, "files": state.files, "records": state.records.rows}
+    data = {
+        "format": STATE_FORMAT,
+        "plan": state.plan.id,
+        "files": state.files,
+        "records": state.records.rows,
+    }
     write_atomic(directory / "state", marshal.dumps(data))
 
 
