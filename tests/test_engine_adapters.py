@@ -128,6 +128,8 @@ def test_noop_identity_and_dirs() -> None:
     assert noop.normalise_dirs("/r", "/elsewhere", ["a"]) == ("a",)
     assert noop.normalise_dirs("/r", "/r", ["/tmp"]) is None
     assert noop.normalise_dirs("/r", "/r", ["."]) == ("",)
+    assert noop.normalise_dirs("/r", "/r", []) == ("",)
+    assert noop.normalise_dirs("/r", "/r/projects/x", []) == ("projects/x",)  # build.exe: the current subtree
 
 
 # -- the executor --

@@ -251,3 +251,30 @@ def test_an_unchanged_plan_is_reused_without_asking_the_planner(kit: Kit, cache:
     assert code == 0
     assert kit.plans == plans
     assert kit.read(obj("app", "app.out")) == b"43\n"
+
+
+def test_a_bad_plan_is_reported_in_the_logs_and_changes_nothing(kit: Kit, cache: Path) -> None:
+    from dataclasses import replace
+
+    from enlist.errors import GraphError
+
+    clash = replace(
+        ek.archive_action("dup", [obj("lib", "greet.o")], "x.a"), outputs=(obj("lib", "liblib.a"),)
+    )
+    kit.extra.append(clash)
+    with pytest.raises(GraphError) as e:
+        ek.build(kit, cache=cache)
+    assert "is written by two actions: lib:archive and dup:archive" in e.value.message
+    err = (kit.root / "out" / CONFIG / "build.err").read_text()
+    assert err.startswith("error: 'lib/obj/chk-amd64/liblib.a' is written by two actions")
+    assert summary(kit)["exit_code"] == 2
+    assert not (kit.root / obj("lib", "greet.o")).exists()
+
+
+def test_explain_accounts_for_every_action(kit: Kit, cache: Path) -> None:
+    settle(kit, cache)
+    kit.write("other/other.c", "int other(void) { return 8; }\n")
+    code, output = ek.build(kit, cache=cache)
+    assert code == 0
+    assert "explain: 7 actions up to date: none of their files changed" in output
+    assert set(verdicts(output)) == {"other:compile:other.c", "other:archive"}

@@ -184,3 +184,62 @@ def test_enlist_build_reports_usage_errors_without_a_traceback(kit: Kit, env: di
     outside = enlist(kit, env, "--config", CONFIG, "/")
     assert outside.returncode == 2
     assert "DIRS must be inside the enlistment" in outside.stderr
+
+
+def test_enlist_clean_removes_outputs_public_and_logs_but_keeps_the_cache(
+    kit: Kit, env: dict[str, str]
+) -> None:
+    cache = Path(env["ENLIST_CACHE"])
+    assert ek.build(kit, cache=cache)[0] == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "enlist", "clean", "--config", CONFIG],
+        cwd=kit.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"enlist: cleaned {CONFIG}: 14 outputs")  # 10 outputs and 4 depfiles
+    assert not (kit.root / obj("lib", "greet.o")).exists()
+    assert not (kit.root / "lib" / "obj").exists()  # emptied directories go too
+    assert not (kit.root / "public" / CONFIG).exists()
+    assert not (kit.root / "out" / CONFIG / "build.log").exists()
+    assert (kit.root / "lib" / "greet.c").is_file()  # sources are never touched
+    code, output = ek.build(kit, cache=cache, clean=True)
+    assert code == 0
+    assert "cached: CC lib/greet.c" in output  # the machine's action cache still serves the next build
+
+
+def test_at_a_terminal_the_build_draws_a_live_view_and_a_summary_table(kit: Kit, env: dict[str, str]) -> None:
+    import pty
+
+    cache = Path(env["ENLIST_CACHE"])
+    assert ek.build(kit, cache=cache)[0] == 0
+    kit.write("lib/count.c", '#include "greet.h"\nint count(void) { return 3 }\n')  # a compile error
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "enlist", "build", "--config", CONFIG],
+        cwd=kit.root,
+        env={**env, "TERM": "xterm", "COLUMNS": "100"},
+        stdin=child,
+        stdout=child,
+        stderr=child,
+    )
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # the terminal closed: the build is over
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    assert proc.wait(timeout=60) == 1
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "\x1b[" in drawn  # drawn with terminal control sequences
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
+    assert "error: CC lib/count.c failed (exit code 1)" in screen
+    assert re.search(r"total\s*│\s*0\s*│\s*0\s*│\s*3\s*│\s*1\s*│\s*5\s*│", screen), screen

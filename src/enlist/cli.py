@@ -54,7 +54,10 @@ def run(argv: list[str]) -> int:
     if argv[:1] == ["build"]:
         from enlist.store.noop import try_noop
 
-        code = try_noop(argv[1:], __version__)
+        try:
+            code = try_noop(argv[1:], __version__)
+        except KeyboardInterrupt:
+            return 130
         if code is not None:
             return code
     return _run(argv)

@@ -26,6 +26,7 @@ from enlist.engine.builder import Builder, BuildResult, Options, watched
 from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
+from enlist.errors import EnlistError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.plan import Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
@@ -68,7 +69,7 @@ class BuildRequest:
 
 
 def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
-    from enlist.console.logs import LogFiles, noop_logs
+    from enlist.console.logs import LogFiles, noop_logs, write_failure
     from enlist.console.summary import exit_code, noop_summary, summarise
 
     started = time.monotonic()
@@ -78,7 +79,11 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
         state.forget_noop(directory)
         previous = state.load(directory)
         files = TreeFiles(request.root, previous.files if previous else {})
-        plan = _plan(request, planner, previous, files)
+        try:
+            plan = _plan(request, planner, previous, files)
+        except EnlistError as e:
+            write_failure(request.root / "out" / request.config, request.config, e)
+            raise
         if previous is None or plan is not previous.plan:
             plan = state.save_plan(directory, plan)
         elif scan is not None:

@@ -25,7 +25,12 @@ PLANNER = "enlist.planning:plan"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dirs", nargs="*", metavar="DIRS", help="build these directories (default: all)")
+    parser.add_argument(
+        "dirs",
+        nargs="*",
+        metavar="DIRS",
+        help="build these directories and what they consume (default: the current directory, as build.exe)",
+    )
     parser.add_argument(
         "-c",
         dest="clean",

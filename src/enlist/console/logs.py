@@ -31,6 +31,7 @@ from enlist.canonical import pretty
 from enlist.console.summary import error_lines, table, warning_lines
 from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted, BuildInterrupted, Event
 from enlist.engine.verdict import Verdict
+from enlist.errors import EnlistError
 from enlist.model.action import Action
 
 NAMES = ("build.log", "build.wrn", "build.err", "build.json")
@@ -98,6 +99,17 @@ class LogFiles:
             f.close()
             os.replace(self._dir / f"{name}.tmp", self._dir / name)
         _write(self._dir / "build.json", pretty(summary))
+
+
+def write_failure(directory: Path, config: str, error: EnlistError) -> None:
+    """The logs of a build that stopped before running anything (a bad descriptor, a cycle, ...)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = error.render() + "\n"
+    _write(directory / "build.log", text)
+    _write(directory / "build.err", text)
+    _write(directory / "build.wrn", "")
+    summary = {"config": config, "result": "failed", "exit_code": int(error.code), "error": error.to_json()}
+    _write(directory / "build.json", pretty(summary))
 
 
 def command_line(action: Action) -> str:

@@ -36,6 +36,9 @@ class PlainConsole:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, BuildStarted):
+            if self._explain and event.selected > event.todo:
+                current = event.selected - event.todo
+                self._line(f"explain: {current} actions up to date: none of their files changed")
             if event.todo:
                 self._line(
                     f"enlist: building {event.config}: {event.todo} of {event.selected} actions to check"

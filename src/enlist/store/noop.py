@@ -62,17 +62,27 @@ def identity(
     max_pass: int | None,
     env: tuple[tuple[str, str | None], ...],
 ) -> tuple[object, ...]:
-    return (version, root, config, strict, dirs, -1 if max_pass is None else max_pass, env)
+    everything = not dirs or "" in dirs
+    return (
+        version,
+        root,
+        config,
+        strict,
+        () if everything else dirs,
+        -1 if max_pass is None else max_pass,
+        env,
+    )
 
 
 def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | None:
     """DIRS as sorted enlistment-relative POSIX paths ("" for the root); None if one is outside the
     enlistment.
 
-    They are relative to the working directory when it is inside the enlistment, else to the root."""
+    They are relative to the working directory when it is inside the enlistment, else to the root. No DIRS
+    means the working directory, as build.exe did: everything from the root, one subtree from inside it."""
     base = cwd if cwd == root or cwd.startswith(root + "/") else root
     found = set()
-    for d in dirs:
+    for d in dirs or ["."]:
         path = os.path.normpath(os.path.join(base, d.replace("\\", "/")))
         if path == root:
             found.add("")
