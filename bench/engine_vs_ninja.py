@@ -220,6 +220,8 @@ class Bench:
         self.rss[name] = peak_rss([*self.enlist, *enlist_args], self.e_tree, self.env)
 
     def edit(self, rel: str, k: int) -> None:
+        """Change `rel` in both trees to a content never built before (no action-cache hit helps enlist)."""
+        k = time.time_ns() + k
         for tree in (self.e_tree, self.n_tree):
             path = tree / rel
             text = [
@@ -228,9 +230,9 @@ class Bench:
                 if not line.startswith("int bench_edit_")
             ]
             if rel.endswith(".h"):
-                text.append(f"int bench_edit_{k % 2}(void);")
+                text.append(f"int bench_edit_{k}(void);")
             else:
-                text.append(f"int bench_edit_{k % 2}(void) {{ return {k % 2}; }}")
+                text.append(f"int bench_edit_{k}(void) {{ return {k % 1000}; }}")
             path.write_text("\n".join(text) + "\n")
 
     def report(self, sources: int) -> None:

@@ -190,6 +190,11 @@ def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
 def _noop_body(
     request: BuildRequest, plan: state.PlanState, result: BuildResult, files: TreeFiles, logs: dict[str, str]
 ) -> tuple[Any, ...]:
-    files_used = sorted(watched(plan.actions, result.selected, result.records))
-    paths = tuple(dict.fromkeys((*plan.sources, *files_used)))
+    used = watched(plan.actions, result.selected, result.records)
+    used.update(plan.sources)
+    scanned = files.scanned_paths()
+    if scanned is not None and len(scanned) == len(used) and used.issuperset(scanned):
+        paths = scanned  # the same files as last time: keep their order, so their signatures are patched
+    else:
+        paths = tuple(sorted(used))
     return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)

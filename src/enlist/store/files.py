@@ -61,6 +61,10 @@ class TreeFiles:
     def scanned(self) -> set[str] | None:
         return self._scanned
 
+    def scanned_paths(self) -> tuple[str, ...] | None:
+        """Every path of the no-op check's scan, in its order (see `seed`)."""
+        return None if self._scan is None else self._scan[0]
+
     def seed(self, paths: Sequence[str], sigs: Sequence[int], changed: set[str]) -> None:
         """Take over the no-op check's scan (`enlist.store.noop.Scan`): `paths` is everything this build
         watches, `sigs` their signatures as recorded, and only `changed` differ now. Nothing is stat'ed again;
