@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enlist.app.build import BuildRequest, run_build
+from enlist.app.build import AfterBuild, BuildRequest, run_build
 from enlist.console.plain import PlainConsole
 from enlist.engine.builder import Options
 from enlist.model.action import Action, ActionKind, PathRoots
@@ -197,9 +197,12 @@ def request(
     )
 
 
-def build(kit: Kit, *, cache: Path, explain: bool = True, **kwargs: object) -> tuple[int, str]:
+def build(
+    kit: Kit, *, cache: Path, explain: bool = True, after: AfterBuild | None = None, **kwargs: object
+) -> tuple[int, str]:
     out = io.StringIO()
-    code = run_build(request(kit, cache=cache, **kwargs), kit.plan, PlainConsole(out, explain=explain))  # type: ignore[arg-type]
+    console = PlainConsole(out, explain=explain)
+    code = run_build(request(kit, cache=cache, **kwargs), kit.plan, console, after=after)  # type: ignore[arg-type]
     return code, out.getvalue()
 
 

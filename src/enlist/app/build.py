@@ -68,7 +68,15 @@ class BuildRequest:
         )
 
 
-def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
+AfterBuild = Callable[["state.PlanState", BuildResult], None]
+
+
+def run_build(
+    request: BuildRequest, planner: Planner, console: Console, *, after: AfterBuild | None = None
+) -> int:
+    """One build (see the module docstring). `after` runs once the tree's state is saved, whatever the
+    result, still under the tree's lock: the place for what every build refreshes (compile_commands.json,
+    the manifest). It does not run when a no-op check answers alone."""
     from enlist.console.logs import LogFiles, noop_logs, write_failure
     from enlist.console.summary import exit_code, noop_summary, summarise
 
@@ -97,6 +105,8 @@ def run_build(request: BuildRequest, planner: Planner, console: Console) -> int:
         records = previous.records if previous else RecordTable()
         result = _run(request, plan, records, files, report)
         state.save(directory, state.TreeState(plan, files.entries(), result.records))
+        if after is not None:
+            after(plan, result)
         summary = summarise(
             result,
             config=request.config,
