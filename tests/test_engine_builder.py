@@ -228,7 +228,8 @@ def test_first_build_runs_everything_then_nothing() -> None:
     w = World()
     result = w.build()
     assert result.ok
-    assert w.executor.ran == ["upper", "count", "copy"]  # critical path first: upper's chain is longer
+    assert w.executor.ran[0] == "upper"  # critical path first: upper's chain is longer
+    assert sorted(w.executor.ran) == ["copy", "count", "upper"]
     assert w.files.data["out/n"] == b"5"
     assert w.build().survey == {}
     assert w.executor.ran == []
@@ -289,9 +290,9 @@ def test_an_unwritable_cache_is_a_warning_not_a_failure() -> None:
     w = World()
     result = w.build(store=BrokenStore(files=w.files))
     assert result.ok
-    assert result.warnings == tuple(
-        f"{a}: not stored in the action cache: disk full" for a in ("upper", "count", "copy")
-    )
+    assert sorted(result.warnings) == [
+        f"{a}: not stored in the action cache: disk full" for a in ("copy", "count", "upper")
+    ]
 
 
 def test_interrupt_stops_starting_actions() -> None:

@@ -35,6 +35,7 @@ class SubprocessExecutor:
         self._lock = threading.Lock()
         self._running: dict[int, subprocess.Popen[bytes]] = {}
         self._cancelled = False
+        self._dirs: set[str] = set()  # output directories known to exist
 
     def run(self, action: Action) -> Execution:
         env = dict(action.env)
@@ -42,7 +43,10 @@ class SubprocessExecutor:
         start = time.monotonic()
         try:
             for out in action.outputs:
-                (self._root / out).parent.mkdir(parents=True, exist_ok=True)
+                parent = os.path.dirname(out)
+                if parent not in self._dirs:
+                    (self._root / parent).mkdir(parents=True, exist_ok=True)
+                    self._dirs.add(parent)
             with self._lock:
                 if self._cancelled:
                     return Execution(-1, b"", 0.0, killed=True)

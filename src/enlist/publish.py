@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from enlist.errors import EnvironmentFault, InputError
-from enlist.store.local import copy_file, temp_beside
+from enlist.store.local import temp_name, write_new
 
 
 class TreePublisher:
@@ -46,9 +46,8 @@ class TreePublisher:
             raise InputError(f"cannot publish {src}: it does not exist", hint="check the PASSn_PUBLISH pairs")
         target = self._root / dest
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_beside(target)
-        copy_file(source, tmp)
-        os.chmod(tmp, 0o755 if os.access(source, os.X_OK) else 0o644)
+        tmp = temp_name(target)
+        write_new(tmp, 0o755 if os.access(source, os.X_OK) else 0o644, source=source)
         return tmp
 
 

@@ -173,7 +173,7 @@ def _run(
         package_roots=tuple(p for p, _ in plan.roots.packages),
         normalise=keys.normaliser(plan.roots),
     )
-    workers: ThreadWorkers[Any] = ThreadWorkers(options.jobs)
+    workers: ThreadWorkers[Any] = ThreadWorkers(options.jobs + 2)  # commands, plus two for bookkeeping
     builder = Builder(rebuilder, workers, report)
     try:
         with _interrupts(builder.interrupt):

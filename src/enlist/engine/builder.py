@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+import heapq
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -27,7 +28,7 @@ from enlist.engine.events import (
     Reporter,
 )
 from enlist.engine.ports import Files, Workers
-from enlist.engine.rebuilder import Pending, Rebuilder
+from enlist.engine.rebuilder import Pending, Ran, Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.model.action import ActionKind
@@ -124,7 +125,7 @@ def watched(table: ActionTable, selected: Collection[int], records: RecordTable)
 
 
 class Builder:
-    def __init__(self, rebuilder: Rebuilder, workers: Workers[Outcome | Pending], report: Reporter) -> None:
+    def __init__(self, rebuilder: Rebuilder, workers: Workers[tuple[str, Outcome | Pending | Ran]], report: Reporter) -> None:
         self._rb = rebuilder
         self._workers = workers
         self._report = report
@@ -178,7 +179,13 @@ class Builder:
 
 
 class _Run:
-    """The state of one run of the loop: in-flight jobs, slots, outcomes."""
+    """The state of one run of the loop.
+
+    Three kinds of job go to the workers: *decide* (keys, up-to-date check, cache restore), *run* (the
+    command itself, holding one of the `jobs` slots) and *complete* (digest and store the outputs). A slot is
+    freed as soon as its command exits, and decisions are made ahead for the ready actions, so the next
+    command starts the moment one ends: the slots never wait for Python's bookkeeping.
+    """
 
     def __init__(
         self,
@@ -192,17 +199,25 @@ class _Run:
 
         self.dag = dag
         self.todo = todo
+        self.priority = priority
         self.jobs = max(1, options.jobs)
         self.scheduler = Scheduler(dag, todo.keys(), priority, fail_fast=options.fail_fast)
         self.builder = builder
         self.rb = builder._rb
         self.workers = builder._workers
         self.report = builder._report
-        self.inflight = 0
+        self.deciding = 0
+        self.running = 0
+        self.completing = 0
+        self.decided: list[tuple[float, int, Pending]] = []  # ready to run, highest priority first
         self.free_slots = list(range(self.jobs, 0, -1))
         self.slot_of: dict[int, int] = {}
         self.outcomes: dict[int, Outcome] = {}
         self.interrupted = False
+
+    @property
+    def inflight(self) -> int:
+        return self.deciding + self.running + self.completing
 
     def loop(self) -> None:
         try:
@@ -217,41 +232,65 @@ class _Run:
             self._drain()
 
     def _fill(self) -> None:
-        while self.inflight < self.jobs and not self.builder.interrupted:
+        if self.builder.interrupted:
+            return
+        while self.running < self.jobs and self.decided:
+            _, _, pending = heapq.heappop(self.decided)
+            self._start(pending)
+        while self.deciding + len(self.decided) < self.jobs:
             i = self.scheduler.next()
             if i is None:
                 return
-            self._submit(lambda i=i: self.rb.decide(i, self.todo[i]))  # type: ignore[misc]
+            self.deciding += 1
+            self.workers.submit(lambda i=i: ("decided", self.rb.decide(i, self.todo[i])))  # type: ignore[misc]
 
-    def _submit(self, job: Callable[[], Outcome | Pending]) -> None:
-        self.workers.submit(job)
-        self.inflight += 1
-
-    def _handle(self, done: Outcome | Pending) -> None:
-        self.inflight -= 1
-        if isinstance(done, Pending):
-            if self.builder.interrupted or self.scheduler.stopped:
-                self.scheduler.cancel(done.index)  # decided, but its command never started
-                return
-            slot = self.free_slots.pop()
-            self.slot_of[done.index] = slot
-            self.report(ActionStarted(self.dag.actions[done.index], slot, done.reason))
-            self._submit(lambda p=done: self.rb.execute(p))  # type: ignore[misc]
+    def _start(self, pending: Pending) -> None:
+        if self.scheduler.stopped:
+            self.scheduler.cancel(pending.index)  # decided, but its command never started
             return
-        self._finish(done)
+        slot = self.free_slots.pop()
+        self.slot_of[pending.index] = slot
+        self.running += 1
+        self.report(ActionStarted(self.dag.actions[pending.index], slot, pending.reason))
+        self.workers.submit(lambda p=pending: ("ran", self.rb.run(p)))  # type: ignore[misc]
 
-    def _finish(self, outcome: Outcome) -> None:
-        i = outcome.index
-        slot = self.slot_of.pop(i, 0)
+    def _handle(self, done: tuple[str, Outcome | Pending | Ran]) -> None:
+        stage, value = done
+        if stage == "decided":
+            self.deciding -= 1
+        elif stage == "ran":
+            self.running -= 1
+            self._free_slot(value.pending.index if isinstance(value, Ran) else value.index)
+        else:
+            self.completing -= 1
+        if isinstance(value, Pending):
+            if self.builder.interrupted:
+                self.scheduler.cancel(value.index)
+            else:
+                heapq.heappush(self.decided, (-self.priority[value.index], value.index, value))
+        elif isinstance(value, Ran):
+            if value.execution.exit_code != 0 or value.execution.killed:
+                self._finish(self.rb.complete(value))  # cheap, and --fail-fast must know before the next start
+                return
+            self.completing += 1
+            self.workers.submit(lambda r=value: ("completed", self.rb.complete(r)))  # type: ignore[misc]
+        else:
+            self._finish(value)
+
+    def _free_slot(self, i: int) -> None:
+        slot = self.slot_of.get(i, 0)
         if slot:
             self.free_slots.append(slot)
             self.free_slots.sort(reverse=True)
+
+    def _finish(self, outcome: Outcome) -> None:
+        i = outcome.index
+        slot = self.slot_of.pop(i, 0)  # the slot that ran it names it in the output, even once freed
+        self.outcomes[i] = outcome
         if outcome.verdict is Verdict.INTERRUPTED:
             self.scheduler.cancel(i)
-            self.outcomes[i] = outcome
             self.report(ActionFinished(self.dag.actions[i], slot, outcome))
             return
-        self.outcomes[i] = outcome
         skipped = self.scheduler.finish(i, outcome.verdict.ok)
         self.report(ActionFinished(self.dag.actions[i], slot, outcome))
         for j in skipped:
@@ -260,6 +299,9 @@ class _Run:
     def _drain(self) -> None:
         self.interrupted = True
         self.scheduler.stop()
+        for _, _, pending in self.decided:
+            self.scheduler.cancel(pending.index)
+        self.decided.clear()
         while self.inflight:
             try:
                 self._handle(self.workers.next_done())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from enlist.engine import depfile, keys, traces
-from enlist.engine.ports import Executor, Files, Publisher, Store
+from enlist.engine.ports import Execution, Executor, Files, Publisher, Store
 from enlist.engine.table import RecordTable
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.errors import EnlistError
@@ -28,6 +28,14 @@ class Pending:
     index: int
     static: str
     reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """A command that exited; its outputs are not digested yet."""
+
+    pending: Pending
+    execution: Execution
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +84,22 @@ class Rebuilder:
         return Pending(i, static, reason)
 
     def execute(self, pending: Pending) -> Outcome:
-        i, reason = pending.index, pending.reason
-        action = self.actions[i]
+        """`run` and `complete` in one go."""
+        ran = self.run(pending)
+        return ran if isinstance(ran, Outcome) else self.complete(ran)
+
+    def run(self, pending: Pending) -> Ran | Outcome:
+        """Run the command (or publish, which ends here). The builder frees the action's slot as soon as
+        this returns, and `complete` digests and stores the outputs while the next command runs."""
+        action = self.actions[pending.index]
         if action.kind is ActionKind.PUBLISH:
             return self._publish(pending)
-        run = self.executor.run(action)
+        return Ran(pending, self.executor.run(action))
+
+    def complete(self, ran: Ran) -> Outcome:
+        pending, run = ran.pending, ran.execution
+        i, reason = pending.index, pending.reason
+        action = self.actions[i]
         text = run.output.decode("utf-8", "replace")
         if run.killed:
             self._remove_outputs(action)

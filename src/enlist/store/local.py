@@ -37,20 +37,12 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._tmp = root / "tmp"
-        self._ready = False
+        self._dirs: set[Path] = set()  # directories known to exist: one mkdir per directory per build
 
     def _path(self, area: str, name: str) -> Path:
         if not is_hex_digest(name):
             raise ValueError(f"not a sha256 digest: {name!r}")
         return self.root / area / "sha256" / name[:2] / name
-
-    def _prepare(self) -> None:
-        if not self._ready:
-            try:
-                self._tmp.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise _unwritable(self.root, e) from e
-            self._ready = True
 
     # -- action cache --------------------------------------------------------------------------------------
 
@@ -84,13 +76,12 @@ class LocalStore:
         blob = self._path("cas", digest)
         dest = Path(path)
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = temp_beside(dest)
+            self._mkdir(dest.parent)
+            tmp = temp_name(dest)
         except OSError as e:
             raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
         try:
-            copy_file(blob, tmp)
-            os.chmod(tmp, 0o755 if executable else 0o644)
+            write_new(tmp, 0o755 if executable else 0o644, source=blob)
             os.replace(tmp, dest)
         except FileNotFoundError:
             _discard(tmp)
@@ -100,23 +91,22 @@ class LocalStore:
             raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
         return True
 
+    def _mkdir(self, directory: Path) -> None:
+        if directory not in self._dirs:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(directory)
+
     def _install(
         self, target: Path, *, data: bytes | None = None, source: Path | None = None, replace: bool
     ) -> None:
-        self._prepare()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = temp_beside(self._tmp / target.name)
+            self._mkdir(self._tmp)
+            self._mkdir(target.parent)
         except OSError as e:
             raise _unwritable(self.root, e) from e
+        tmp = temp_name(self._tmp / target.name)
         try:
-            if data is not None:
-                with open(tmp, "wb") as f:
-                    f.write(data)
-            else:
-                assert source is not None
-                copy_file(source, tmp)
-            os.chmod(tmp, 0o444)
+            write_new(tmp, 0o444, data=data, source=source)
             if replace or not target.exists():
                 os.replace(tmp, target)
             else:
@@ -126,17 +116,42 @@ class LocalStore:
             raise _unwritable(self.root, e) from e
 
 
-def temp_beside(path: Path) -> str:
-    """A new, empty file next to `path` (same directory, so it can be renamed onto it), named after it."""
-    name = f"{path.parent}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    return name
+def temp_name(path: Path) -> str:
+    """A name next to `path` (same directory, so it can be renamed onto it) that no other thread uses."""
+    return f"{path.parent}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
 
 
-def copy_file(source: Path | str, dest: str) -> None:
-    import shutil  # here: only a build that copies pays for importing it
+def write_new(path: str, mode: int, *, data: bytes | None = None, source: Path | str | None = None) -> None:
+    """Write `path` with exactly `mode` (whatever the umask) from `data` or a copy of `source`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if data is not None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        else:
+            assert source is not None
+            _copy_into(fd, source)
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        _discard(path)
+        raise
+    os.close(fd)
 
-    shutil.copyfile(source, dest)
+
+def _copy_into(fd: int, source: Path | str) -> None:
+    src = os.open(source, os.O_RDONLY)
+    try:
+        size = os.fstat(src).st_size
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(fd, src, offset, size - offset)  # in the kernel: no bytes through Python
+            if sent == 0:
+                break
+            offset += sent
+    finally:
+        os.close(src)
 
 
 def _read(path: Path) -> bytes | None:
