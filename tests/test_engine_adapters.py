@@ -36,7 +36,7 @@ def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
     assert cache_dir({}) == Path.home() / ".cache" / "enlist"
 
 
-def test_store_keeps_blobs_read_only_under_their_digest(tmp_path: Path) -> None:
+def test_store_keeps_blobs_under_their_digest_and_verifies_what_it_restores(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "cache")
     source = tmp_path / "a.o"
     source.write_bytes(b"object")
@@ -44,14 +44,18 @@ def test_store_keeps_blobs_read_only_under_their_digest(tmp_path: Path) -> None:
     store.put_file(str(source), digest)
     blob = tmp_path / "cache" / "cas" / "sha256" / digest[:2] / digest
     assert blob.read_bytes() == b"object"
-    assert stat.S_IMODE(blob.stat().st_mode) == 0o444
+    assert blob.stat().st_ino == source.stat().st_ino  # stored by a hard link: no copy, no new file
     dest = tmp_path / "out" / "deep" / "prog"
     assert store.fetch_file(digest, str(dest), executable=True)
     assert dest.read_bytes() == b"object"
     assert stat.S_IMODE(dest.stat().st_mode) == 0o755
     assert not store.fetch_file("0" * 64, str(tmp_path / "nothing"), executable=False)
     assert not (tmp_path / "nothing").exists()
-    assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # nothing half-written left behind
+    source.write_bytes(b"tampered")  # written in place through the output's name: the blob changes too
+    assert not store.fetch_file(digest, str(tmp_path / "again"), executable=False)
+    assert not (tmp_path / "again").exists()
+    assert not blob.exists()  # a blob that does not match its name is never used again
+    assert [p.name for p in (tmp_path / "out" / "deep").iterdir()] == ["prog"]  # no temporary left behind
 
 
 def test_store_entries_round_trip_and_are_replaced(tmp_path: Path) -> None:

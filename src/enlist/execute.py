@@ -1,6 +1,7 @@
 """Running actions' commands (L2): `enlist.engine.ports.Executor` and `Workers` for real.
 
-A command runs with exactly the environment its action declares (the planner scrubbed it) plus `TZ=UTC` and
+Outputs are deleted before their command runs (the action cache may hold them by hard link, and a stale
+output must never pass for a new one). A command runs with exactly the environment its action declares (the planner scrubbed it) plus `TZ=UTC` and
 `LC_ALL=C`, umask 022, stdin closed, stdout and stderr captured together, in the action's working directory,
 in a process group of its own: a terminal's Ctrl-C reaches enlist only, and enlist stops the whole group
 (SIGTERM, then SIGKILL after `GRACE_SECONDS`), so no compiler outlives an interrupted build. Missing output
@@ -47,6 +48,8 @@ class SubprocessExecutor:
                 if parent not in self._dirs:
                     (self._root / parent).mkdir(parents=True, exist_ok=True)
                     self._dirs.add(parent)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._root / out)  # a command never writes through an old output's inode
             with self._lock:
                 if self._cancelled:
                     return Execution(-1, b"", 0.0, killed=True)

@@ -125,7 +125,9 @@ def watched(table: ActionTable, selected: Collection[int], records: RecordTable)
 
 
 class Builder:
-    def __init__(self, rebuilder: Rebuilder, workers: Workers[tuple[str, Outcome | Pending | Ran]], report: Reporter) -> None:
+    def __init__(
+        self, rebuilder: Rebuilder, workers: Workers[tuple[str, Outcome | Pending | Ran]], report: Reporter
+    ) -> None:
         self._rb = rebuilder
         self._workers = workers
         self._report = report
@@ -270,7 +272,9 @@ class _Run:
                 heapq.heappush(self.decided, (-self.priority[value.index], value.index, value))
         elif isinstance(value, Ran):
             if value.execution.exit_code != 0 or value.execution.killed:
-                self._finish(self.rb.complete(value))  # cheap, and --fail-fast must know before the next start
+                self._finish(
+                    self.rb.complete(value)
+                )  # cheap, and --fail-fast must know before the next start
                 return
             self.completing += 1
             self.workers.submit(lambda r=value: ("completed", self.rb.complete(r)))  # type: ignore[misc]

@@ -2,25 +2,32 @@
 
 Where: `$ENLIST_CACHE`, else `$XDG_CACHE_HOME/enlist`, else `~/.cache/enlist` (`cache_dir()`). Layout:
 
-    <cache>/cas/sha256/9f/9f2c...e1     blobs (outputs, command logs), named by their sha256, read-only
+    <cache>/cas/sha256/9f/9f2c...e1     blobs (outputs, command logs), named by their sha256
     <cache>/ac/sha256/3b/3b07...aa      action-cache entries (`enlist.engine.traces`), named by their key
     <cache>/tmp/                        temporary files, renamed into place (same file system)
 
-Every file appears by rename of a complete temporary file, so several builds (and machines sharing nothing but
-this directory) may read and write at once: a reader sees a whole entry or none. Writing an existing blob is a
-no-op. The bytes are trusted: only enlist writes here, and `enlist cache verify` checks them on demand. A
-remote cache implementing the same Protocol must verify every blob it fetches.
+Every file appears whole, by rename of a complete temporary file or by a hard link, so several builds (and
+machines sharing nothing but this directory) may read and write at once: a reader sees a whole entry or none.
+Writing an existing blob is a no-op.
+
+An output is stored by hard-linking it into the CAS when both are on one file system (creating a file costs
+far more than a link on some machines; the engine deletes outputs before their action runs again, so a
+command never writes through the link). A restore always copies and verifies the digest of what it copied:
+a blob changed in place through its other name, or damaged on disk, reads as a miss and is deleted. A remote
+cache implementing the same Protocol must likewise verify every blob it fetches.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
-from enlist.digest import is_hex_digest, of_bytes
+from enlist.digest import CHUNK, is_hex_digest, of_bytes
 from enlist.errors import EnvironmentFault
 
 
@@ -59,8 +66,17 @@ class LocalStore:
 
     def put_file(self, path: str, digest: str) -> None:
         target = self._path("cas", digest)
-        if not target.exists():
-            self._install(target, source=Path(path), replace=False)
+        if target.exists():
+            return
+        try:
+            self._mkdir(target.parent)
+            os.link(path, target)
+            return
+        except FileExistsError:
+            return
+        except OSError:
+            pass  # another file system, or links not allowed: copy
+        self._install(target, source=Path(path), replace=False)
 
     def put_bytes(self, data: bytes) -> str:
         digest = of_bytes(data)
@@ -70,25 +86,31 @@ class LocalStore:
         return digest
 
     def get_bytes(self, digest: str) -> bytes | None:
-        return _read(self._path("cas", digest))
+        blob = self._path("cas", digest)
+        data = _read(blob)
+        if data is not None and of_bytes(data) != digest:
+            _discard(str(blob))
+            return None
+        return data
 
     def fetch_file(self, digest: str, path: str, executable: bool) -> bool:
         blob = self._path("cas", digest)
         dest = Path(path)
         try:
+            source = open(blob, "rb")  # noqa: SIM115  # closed below, after the copy
+        except OSError:
+            return False
+        try:
             self._mkdir(dest.parent)
             tmp = temp_name(dest)
-        except OSError as e:
-            raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
-        try:
-            write_new(tmp, 0o755 if executable else 0o644, source=blob)
+            if not _copy_verified(source, tmp, digest, 0o755 if executable else 0o644):
+                _discard(str(blob))  # changed in place or damaged: never used again
+                return False
             os.replace(tmp, dest)
-        except FileNotFoundError:
-            _discard(tmp)
-            return False
         except OSError as e:
-            _discard(tmp)
             raise EnvironmentFault(f"cannot write {dest}: {e.strerror}") from e
+        finally:
+            source.close()
         return True
 
     def _mkdir(self, directory: Path) -> None:
@@ -138,6 +160,28 @@ def write_new(path: str, mode: int, *, data: bytes | None = None, source: Path |
         _discard(path)
         raise
     os.close(fd)
+
+
+def _copy_verified(source: BinaryIO, tmp: str, digest: str, mode: int) -> bool:
+    """Copy to `tmp` with `mode`, hashing on the way; False (and no `tmp`) when the digest differs."""
+    h = hashlib.sha256()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while chunk := source.read(CHUNK):
+            h.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+    except BaseException:
+        os.close(fd)
+        _discard(tmp)
+        raise
+    os.close(fd)
+    if h.hexdigest() != digest:
+        _discard(tmp)
+        return False
+    return True
 
 
 def _copy_into(fd: int, source: Path | str) -> None:
