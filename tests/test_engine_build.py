@@ -99,7 +99,9 @@ def test_full_build_runs_every_action_and_the_program_works(kit: Kit, cache: Pat
 def test_a_second_build_runs_nothing(kit: Kit, cache: Path) -> None:
     settle(kit, cache)
     seen: list[tuple[int, bool]] = []
-    code, output = ek.build(kit, cache=cache, after=lambda plan, result: seen.append((len(plan.actions), result.ok)))
+    code, output = ek.build(
+        kit, cache=cache, after=lambda plan, result: seen.append((len(plan.actions), result.ok))
+    )
     assert code == 0
     assert seen == [(9, True)]  # the hook that refreshes compile_commands.json and the manifest ran
     assert ran(output) == set()

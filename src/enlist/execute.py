@@ -1,11 +1,11 @@
 """Running actions' commands (L2): `enlist.engine.ports.Executor` and `Workers` for real.
 
-Outputs are deleted before their command runs (the action cache may hold them by hard link, and a stale
-output must never pass for a new one). A command runs with exactly the environment its action declares (the planner scrubbed it) plus `TZ=UTC` and
-`LC_ALL=C`, umask 022, stdin closed, stdout and stderr captured together, in the action's working directory,
-in a process group of its own: a terminal's Ctrl-C reaches enlist only, and enlist stops the whole group
-(SIGTERM, then SIGKILL after `GRACE_SECONDS`), so no compiler outlives an interrupted build. Missing output
-directories are created first, as ninja does.
+A command runs with exactly the environment its action declares (the planner scrubbed it) plus `TZ=UTC`
+and `LC_ALL=C`, umask 022, stdin closed, stdout and stderr captured together, in the action's working
+directory, in a process group of its own: a terminal's Ctrl-C reaches enlist only, and enlist stops the
+whole group (SIGTERM, then SIGKILL after `GRACE_SECONDS`), so no compiler outlives an interrupted build.
+Missing output directories are created first, as ninja does, and old outputs are deleted: the action cache
+may hold them by hard link, and a stale output must never pass for a new one.
 """
 
 from __future__ import annotations

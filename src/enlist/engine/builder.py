@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
 import heapq
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 
