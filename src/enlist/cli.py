@@ -1,24 +1,36 @@
 """The `enlist` command line (L3).
 
 Subcommands live in `enlist.commands.<name>` and are imported only when run, so that `enlist build` on an
-unchanged tree pays for nothing it does not use (no rich, requests or networkx on the no-op path). Each command
-module provides `configure(parser)` and `run(args) -> int`.
+unchanged tree pays for nothing it does not use (no rich, requests or networkx on the no-op path). Each
+command module provides `configure(parser)` and `run(args) -> int`.
+
+`enlist build` first tries `enlist.store.noop`, which answers "nothing to do" from builtin modules alone; this
+module therefore imports nothing at the top but `os` and `sys` (argparse, typing and enlist.errors cost more
+than the whole no-op check).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-import traceback
-from typing import Protocol, cast
 
 from enlist import __version__
-from enlist.errors import EnlistError, ExitCode
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing alone costs more than a no-op build
+if TYPE_CHECKING:
+    import argparse
+    from typing import Protocol
+
+    class Command(Protocol):
+        def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+        def run(self, args: argparse.Namespace) -> int: ...
+
 
 # name -> (module, one-line summary). Keep sorted by how often people type them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("enlist.commands.build", "build the enlistment, or DIRS and what they consume"),
+    "clean": ("enlist.commands.clean", "delete the outputs, public tree and logs of a config"),
     "restore": ("enlist.commands.restore", "install exactly what buildconf/packages.lock pins"),
     "lock": ("enlist.commands.lock", "pin buildconf/packages.toml to exact files and sha256"),
     "cache": ("enlist.commands.cache", "toolcache upkeep: stats, verify [--repair], gc [--days N]"),
@@ -31,19 +43,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class Command(Protocol):
-    def configure(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
-
-
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
-    return (
-        "usage: enlist [-C DIR] COMMAND [ARGS]\n\ncommands:\n"
-        + "\n".join(lines)
-        + ("\n\nRun `enlist COMMAND --help` for the options of a command.")
+    return "usage: enlist [-C DIR] COMMAND [ARGS]\n\ncommands:\n" + "\n".join(lines) + (
+        "\n\nRun `enlist COMMAND --help` for the options of a command."
     )
 
 
@@ -55,6 +59,24 @@ def run(argv: list[str]) -> int:
     if argv[:1] == ["-C"] and len(argv) >= 2:
         os.chdir(argv[1])
         argv = argv[2:]
+    if argv[:1] == ["build"]:
+        from enlist.store.noop import try_noop
+
+        try:
+            code = try_noop(argv[1:], __version__)
+        except KeyboardInterrupt:
+            return 130
+        if code is not None:
+            return code
+    return _run(argv)
+
+
+def _run(argv: list[str]) -> int:
+    import argparse
+    import importlib
+
+    from enlist.errors import EnlistError, ExitCode
+
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return ExitCode.OK if argv else ExitCode.USAGE
@@ -63,10 +85,11 @@ def run(argv: list[str]) -> int:
         return ExitCode.OK
     name = argv[0]
     if name not in COMMANDS:
-        print(f"error: unknown command '{name}'\n  hint: one of {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        names = ", ".join(sorted(COMMANDS))
+        print(f"error: unknown command '{name}'\n  hint: one of {names}", file=sys.stderr)
         return ExitCode.USAGE
     module_name, summary = COMMANDS[name]
-    command = cast(Command, importlib.import_module(module_name))
+    command: Command = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
     command.configure(parser)
     try:
@@ -81,6 +104,9 @@ def run(argv: list[str]) -> int:
     except BrokenPipeError:
         return ExitCode.OK
     except Exception:  # a bug in enlist, not the user's input: say so and show where
+        import traceback
+
         traceback.print_exc()
-        print("internal error in enlist (this is a bug; please report it with the trace above)", file=sys.stderr)
+        print("internal error in enlist (this is a bug; please report it with the trace above)",
+              file=sys.stderr)
         return 70

@@ -35,3 +35,19 @@ def _git(root: Path, *args: str) -> str | None:
     except OSError:  # no git on this machine
         return None
     return done.stdout if done.returncode == 0 else None
+
+
+def revision_files(root: Path) -> list[str]:
+    """The files whose change means a new commit is checked out: HEAD, the branch it names, packed refs
+    (absolute paths of those that exist; none outside git)."""
+    head = _git(root, "rev-parse", "--absolute-git-dir", "--symbolic-full-name", "HEAD")
+    if head is None:
+        return []
+    lines = head.split()
+    git_dir = Path(lines[0])
+    files = [git_dir / "HEAD", git_dir / "packed-refs"]
+    if len(lines) > 1 and lines[1].startswith("refs/"):
+        common = _git(root, "rev-parse", "--git-common-dir")
+        base = (root / common.strip()).resolve() if common else git_dir
+        files.append(base / lines[1])
+    return sorted(p.as_posix() for p in files if p.is_file())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from enlist import app, workspace
+from enlist.app import tools
 from enlist.errors import EnlistError, ExitCode
 
 MIN_FREE_BYTES = 2 << 30  # zig unpacked is ~0.4 GB, its libc cache ~0.1 GB per target, plus outputs
@@ -84,7 +85,7 @@ def findings(session: app.Session) -> Iterator[Finding]:
     yield check_writable("outputs", session.root / "out", "make the enlistment writable")
     yield check_program("git", "manifests record the commit; official builds and reproduce need it")
     yield check_program("bash", "the enlistment prompt is a bash shell")
-    for name, check in app.doctor_checks(session):
+    for name, check in tools.doctor_checks(session):
         yield run_check(name, check)
 
 

@@ -9,6 +9,7 @@ import argparse
 import shlex
 
 from enlist import app
+from enlist.app import tools
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,5 +27,5 @@ def render(env: dict[str, str], shell: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     session = app.open_session(args.config)
-    print(render(app.prompt_environment(session), args.shell))
+    print(render(tools.prompt_environment(session), args.shell))
     return 0

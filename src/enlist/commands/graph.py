@@ -65,9 +65,9 @@ def package_inputs(settings: workspace.Settings, config: str) -> dict[str, Any]:
     """What the restored packages give the descriptors: `predefined` macros ($(PkgX...)), `package_roots`
     (absolute trees descriptors may name) and `public_provided` (public paths that packages with
     `provides = "public"` overlay). Packages not restored yet are restored first."""
-    from enlist import app
+    from enlist.app import Session, tools
 
-    packages = app.ensure_tools(app.Session(settings=settings, config=config))
+    packages = tools.ensure_tools(Session(settings=settings, config=config))
     return {
         "predefined": dict(packages.macros),
         "package_roots": tuple(p.tree for p in packages.packages),

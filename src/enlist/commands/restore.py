@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from enlist import app
+from enlist.app import tools
 from enlist.errors import ExitCode
 from enlist.model.packages import PLATFORMS
 from enlist.toolcache.plan import StepKind
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     session = app.open_session()
-    result = app.restore_tools(session, jobs=args.jobs, platform=args.platform, dry_run=args.dry_run)
+    result = tools.restore_tools(session, jobs=args.jobs, platform=args.platform, dry_run=args.dry_run)
     if args.dry_run:
         for step in result.steps:
             print(step.describe())

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from enlist import app
+from enlist.app import tools
 from enlist.commands.env import render
 from enlist.errors import EnvironmentFault
 from enlist.fsio import write_atomic
@@ -45,8 +46,8 @@ def rc_text(env: dict[str, str], root: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     session = app.open_session(args.config)
-    app.ensure_tools(session)
-    env = app.prompt_environment(session)
+    tools.ensure_tools(session)
+    env = tools.prompt_environment(session)
     bash = shutil.which("bash")
     if bash is None:
         raise EnvironmentFault(

@@ -1,0 +1,210 @@
+"""One `enlist build`, wired (L3): lock the tree, get a plan (reused or new), run the builder with the real
+adapters, write the logs, remember the tree's state and, when everything is current, the no-op record.
+
+    request = BuildRequest(root=..., plan_request=PlanRequest(...), options=Options(jobs=8), ...)
+    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted)
+
+The plan is reused, without calling the planner, when the `PlanRequest` is the one the tree's state was
+planned for and none of the plan's source files changed content; otherwise the planner runs, and the files the
+old plan produced that the new one does not are deleted (a removed source's object, a dropped publish pair).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from enlist import __version__
+from enlist.engine import dag as dagmod
+from enlist.engine import keys
+from enlist.engine.builder import Builder, BuildResult, Options, watched
+from enlist.engine.events import Event
+from enlist.engine.rebuilder import Rebuilder
+from enlist.engine.table import ActionTable, RecordTable
+from enlist.errors import EnlistError
+from enlist.execute import SubprocessExecutor, ThreadWorkers
+from enlist.model.plan import Planner, PlanRequest
+from enlist.publish import TreePublisher, remove_stale
+from enlist.store import noop, state
+from enlist.store.files import TreeFiles
+from enlist.store.local import LocalStore, cache_dir
+from enlist.store.lock import TreeLock
+
+
+class Console(Protocol):
+    def notice(self, text: str) -> None: ...
+
+    def __call__(self, event: Event) -> None: ...
+
+    def finish(self, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    root: Path
+    plan_request: PlanRequest
+    options: Options
+    read_cache: bool = True  # False with --no-cache (which also implies a clean build)
+    explain: bool = False
+    dirs: tuple[str, ...] = ()  # enlistment-relative, as `noop.normalise_dirs` gives them
+    env_names: tuple[str, ...] = ()  # the allowed variables whose values are part of the build's identity
+    cache: Path | None = None  # default: `enlist.store.local.cache_dir()`
+
+    @property
+    def config(self) -> str:
+        return self.plan_request.config
+
+    def identity(self) -> tuple[object, ...]:
+        values = dict(self.plan_request.env)
+        env = tuple((name, values.get(name)) for name in self.env_names)
+        max_pass = None if self.options.max_pass is None else int(self.options.max_pass)
+        return noop.identity(
+            __version__, str(self.root), self.config, self.plan_request.strict, self.dirs, max_pass, env
+        )
+
+
+AfterBuild = Callable[["state.PlanState", BuildResult], None]
+
+
+def run_build(
+    request: BuildRequest, planner: Planner, console: Console, *, after: AfterBuild | None = None
+) -> int:
+    """One build (see the module docstring). `after` runs once the tree's state is saved, whatever the
+    result, still under the tree's lock: the place for what every build refreshes (compile_commands.json,
+    the manifest). It does not run when a no-op check answers alone."""
+    from enlist.console.logs import LogFiles, noop_logs, write_failure
+    from enlist.console.summary import exit_code, noop_summary, summarise
+
+    started = time.monotonic()
+    directory = state.state_dir(request.root, request.config)
+    with TreeLock(directory, console.notice):
+        scan = noop.scan_for(request.identity(), str(directory))
+        state.forget_noop(directory)
+        previous = state.load(directory)
+        files = TreeFiles(request.root, previous.files if previous else {})
+        try:
+            plan = _plan(request, planner, previous, files)
+        except EnlistError as e:
+            write_failure(request.root / "out" / request.config, request.config, e)
+            raise
+        if previous is None or plan is not previous.plan:
+            plan = state.save_plan(directory, plan)
+        elif scan is not None:
+            files.seed(scan.paths, scan.sigs, scan.changed)  # the no-op check already stat'ed everything
+        logs = LogFiles(request.root / "out" / request.config, plan.warnings)
+
+        def report(event: Event) -> None:
+            logs(event)
+            console(event)
+
+        records = previous.records if previous else RecordTable()
+        result = _run(request, plan, records, files, report)
+        state.save(directory, state.TreeState(plan, files.entries(), result.records))
+        if after is not None:
+            after(plan, result)
+        summary = summarise(
+            result,
+            config=request.config,
+            seconds=time.monotonic() - started,
+            jobs=request.options.jobs,
+            warnings=logs.warnings,
+        )
+        logs.finish(summary)
+        console.finish(summary)
+        if result.ok:
+            texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
+            state.save_noop(directory, _noop_body(request, plan, result, files, texts))
+        return exit_code(result)
+
+
+def _plan(
+    request: BuildRequest, planner: Planner, previous: state.TreeState | None, files: TreeFiles
+) -> state.PlanState:
+    if previous is not None and previous.plan.request == request.plan_request.identity():
+        sources = previous.plan.sources
+        if all(not files.changed(p) or files.digest(p) == files.previous_digest(p) for p in sources):
+            return previous.plan
+    plan = planner(request.plan_request)
+    for source in plan.sources:
+        files.digest(source)  # remembered, so that the next build can trust the plan without re-reading them
+    table = ActionTable.of(plan.actions)
+    dag = dagmod.build(table)
+    normalise = keys.normaliser(plan.roots)
+    fingerprints = tuple(keys.fingerprint(a, normalise) for a in plan.actions)
+    if previous is not None:
+        now = {out for outs in table.outputs for out in outs}
+        remove_stale(request.root, {out for outs in previous.plan.actions.outputs for out in outs} - now)
+    return state.PlanState(
+        plan.config,
+        dag,
+        plan.roots,
+        plan.sources,
+        plan.warnings,
+        fingerprints,
+        request.plan_request.identity(),
+    )
+
+
+def _run(
+    request: BuildRequest,
+    plan: state.PlanState,
+    records: RecordTable,
+    files: TreeFiles,
+    report: Callable[[Event], None],
+) -> BuildResult:
+    options = request.options
+    clean = options.clean or not request.read_cache
+    rebuilder = Rebuilder(
+        actions=plan.actions,
+        fingerprints=plan.fingerprints,
+        previous=records,
+        files=files,
+        executor=SubprocessExecutor(request.root),
+        publisher=TreePublisher(request.root),
+        store=LocalStore(request.cache or cache_dir()),
+        read_cache=request.read_cache,
+        clean=clean,
+        root=str(request.root),
+        package_roots=tuple(p for p, _ in plan.roots.packages),
+        normalise=keys.normaliser(plan.roots),
+    )
+    workers: ThreadWorkers[Any] = ThreadWorkers(options.jobs + 2)  # commands, plus two for bookkeeping
+    builder = Builder(rebuilder, workers, report)
+    try:
+        with _interrupts(builder.interrupt):
+            return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
+    finally:
+        workers.close()
+
+
+@contextmanager
+def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the build cleanly instead of unwinding the stack mid-bookkeeping."""
+
+    def on_signal(signum: int, frame: object) -> None:
+        handler()
+
+    saved = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, previous in saved.items():
+            signal.signal(s, previous)
+
+
+def _noop_body(
+    request: BuildRequest, plan: state.PlanState, result: BuildResult, files: TreeFiles, logs: dict[str, str]
+) -> tuple[Any, ...]:
+    used = watched(plan.actions, result.selected, result.records)
+    used.update(plan.sources)
+    scanned = files.scanned_paths()
+    if scanned is not None and len(scanned) == len(used) and used.issuperset(scanned):
+        paths = scanned  # the same files as last time: keep their order, so their signatures are patched
+    else:
+        paths = tuple(sorted(used))
+    return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)

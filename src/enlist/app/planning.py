@@ -1,0 +1,135 @@
+"""From an enlistment on disk to the plan the engine runs (L3): the planner `enlist build` calls when the tree's
+remembered plan is out of date, and the step that follows every build.
+
+    plan(request)                 restored packages -> descriptors (loader) -> graph -> toolchain rules -> Plan
+    after_build(state, result)    the manifest of a complete, successful build
+
+Planning also writes what the plan needs on disk before anything runs (the version stamp's source) and refreshes
+`compile_commands.json`. The plan depends on the descriptors and includes read, on `buildconf/`, and on the
+commit (the stamp names it), so all of those are the plan's `sources`: the engine re-plans when one changes.
+
+Dev builds stamp the commit alone; the manifest, written after the build, records whether the tree was dirty.
+Official builds refuse a dirty tree, so their stamp and their manifest always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from enlist import canonical, digest, manifest, vcs, workspace
+from enlist.app import Session
+from enlist.compdb import write_compile_commands
+from enlist.errors import EnvironmentFault
+from enlist.fsio import write_atomic, write_if_changed
+from enlist.graph.model import Node, ProjectGraph
+from enlist.model.plan import Plan, PlanRequest
+from enlist.rules.spec import Consumption, ToolTree
+
+if TYPE_CHECKING:
+    from enlist.engine.builder import BuildResult
+    from enlist.store.state import PlanState
+
+BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
+MANIFEST_BASE = "manifest-base.json"  # under out/<config>/.enlist/: the manifest less what the build decides
+
+
+def plan(request: PlanRequest) -> Plan:
+    from enlist import loader, toolchain
+    from enlist.app import tools
+    from enlist.rules import planner
+
+    settings = workspace.load(Path(request.root))
+    packages = tools.ensure_tools(Session(settings=settings, config=request.config))
+    loaded = loader.load(
+        settings,
+        request.config,
+        predefined=dict(packages.macros),
+        package_roots=tuple(p.tree for p in packages.packages),
+        strict=request.strict,
+    )
+    rules = toolchain.load_rules(settings)
+    trees = [ToolTree(name=p.name, sha256=p.sha256, path=p.tree) for p in packages.packages]
+    official = request.build_number is not None
+    spec = toolchain.build_spec(
+        settings, rules, config=request.config, packages=trees, official=official, build_number=request.build_number
+    )
+    if not official:
+        spec = replace(spec, revision=replace(spec.revision, dirty=False))
+    planned = planner.plan(loaded.projects, consumptions(loaded.graph), settings=rules, spec=spec)
+    for generated in planned.files:
+        write_if_changed(settings.root / generated.path, generated.content.encode("utf-8"))
+    write_compile_commands(planned)
+    base = manifest.document(planned, spec, rules, published={}, lock=None)
+    write_atomic(_state_dir(settings.root, request.config) / MANIFEST_BASE, canonical.pretty(base).encode())
+    sources = sorted(
+        {r.path for r in loaded.records if r.kind.name == "FILE"}
+        | {p for p in BUILDCONF if (settings.root / p).is_file()}
+        | set(vcs.revision_files(settings.root))
+    )
+    return Plan(
+        config=request.config,
+        actions=planned.actions,
+        roots=planned.roots,
+        sources=tuple(sources),
+        warnings=tuple(d.render() for d in loaded.warnings),
+    )
+
+
+def consumptions(graph: ProjectGraph) -> list[Consumption]:
+    """The graph's edges between real (project, pass) nodes; a phony node (a crowded public directory) stands
+    for all of its producers, so an edge through one becomes an edge from each of them."""
+    before: dict[Node, list[Node]] = {}
+    for edge in graph.edges:
+        before.setdefault(edge.after, []).append(edge.before)
+
+    def producers(node: Node, seen: set[Node]) -> list[Node]:
+        if not node.phony:
+            return [node]
+        found: list[Node] = []
+        for prior in before.get(node, []):
+            if prior not in seen:
+                seen.add(prior)
+                found += producers(prior, seen)
+        return found
+
+    result = {
+        Consumption(consumer=n.project, consumer_pass=n.pass_, producer=p.project, producer_pass=p.pass_)
+        for n in graph.nodes
+        if not n.phony
+        for prior in before.get(n, [])
+        for p in producers(prior, set())
+        if p.project != n.project
+    }
+    return sorted(result, key=lambda c: (c.consumer, c.consumer_pass, c.producer, c.producer_pass))
+
+
+def after_build(state: PlanState, result: BuildResult) -> None:
+    """Write `out/<config>/manifest.json` after a successful build of every action; a partial build (DIRS,
+    `--pass`) or a failed one leaves the last manifest alone rather than record half a build."""
+    if not result.ok or len(result.selected) != len(state.actions):
+        return
+    root = Path(state.roots.enlistment)
+    try:
+        base = json.loads((_state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # planned by an older enlist: the next plan writes it
+    published = {}
+    for kind, outputs in zip(state.actions.kinds, state.actions.outputs, strict=True):
+        for path in outputs if kind == "publish" else ():
+            try:
+                published[path] = digest.of_file(root / path)
+            except OSError as e:
+                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
+    revision = vcs.revision(root)
+    lock = root / manifest.LOCK_FILE
+    base["published"] = dict(sorted(published.items()))
+    base["lock"] = digest.of_file(lock) if lock.is_file() else None
+    base["revision"] = {"commit": revision.commit, "dirty": revision.dirty}
+    write_atomic(manifest.manifest_path(root, state.config), canonical.pretty(base).encode("utf-8"))
+
+
+def _state_dir(root: Path, config: str) -> Path:
+    return root / "out" / config / ".enlist"

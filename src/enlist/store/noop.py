@@ -1,0 +1,247 @@
+"""The no-op fast path of `enlist build` (L2; imports only builtin modules, on purpose).
+
+ninja answers "no work to do" in 19 ms over 2,000 sources; enlist must stay within 3x of that, so a build with
+nothing to do may not import argparse, rich, networkx, requests, the descriptors or the planner. The last
+complete build left `out/<config>/.enlist/noop` (format in `enlist.store.state`): the identity of its request
+and the stat signature of every file it depended on. This module parses the few flags that cannot change a
+result, compares the identity, stats every file, and when all match, rewrites the logs of a no-op and says so.
+Anything it does not understand, or any difference at all, hands over to the full build, which decides with
+content digests.
+
+The identity of a build is `(enlist version, root, config, strict, selected dirs, max pass, allowed env
+values)`: `identity()` computes it for both paths, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+
+NOOP_FORMAT = "enlist-noop-1"
+SECONDS_TOKEN = "__ENLIST_SECONDS__"
+ENLIST_TOML = "buildconf/enlist.toml"
+
+
+class Scan:
+    """What a no-op check that failed found: the files that changed since the last complete build."""
+
+    def __init__(
+        self,
+        identity: tuple[object, ...],
+        record: tuple[int, int, int] | None,
+        paths: tuple[str, ...],
+        sigs: tuple[int, ...],
+        changed: set[str],
+    ) -> None:
+        self.identity = identity
+        self.record = record  # the noop record's own signature: it proves no build ran since the scan
+        self.paths = paths
+        self.sigs = sigs
+        self.changed = changed
+
+
+LAST_SCAN: Scan | None = None
+
+
+def scan_for(request: tuple[object, ...], directory: str) -> Scan | None:
+    """The scan of this process's no-op check, if it was for `request` and no build ran since."""
+    scan = LAST_SCAN
+    if scan is None or scan.identity != request:
+        return None
+    return scan if signature(os.path.join(directory, "noop")) == scan.record else None
+
+
+def identity(
+    version: str,
+    root: str,
+    config: str,
+    strict: bool,
+    dirs: tuple[str, ...],
+    max_pass: int | None,
+    env: tuple[tuple[str, str | None], ...],
+) -> tuple[object, ...]:
+    everything = not dirs or "" in dirs
+    return (
+        version,
+        root,
+        config,
+        strict,
+        () if everything else dirs,
+        -1 if max_pass is None else max_pass,
+        env,
+    )
+
+
+def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | None:
+    """DIRS as sorted enlistment-relative POSIX paths ("" for the root); None if one is outside the
+    enlistment.
+
+    They are relative to the working directory when it is inside the enlistment, else to the root. No DIRS
+    means the working directory, as build.exe did: everything from the root, one subtree from inside it."""
+    base = cwd if cwd == root or cwd.startswith(root + "/") else root
+    found = set()
+    for d in dirs or ["."]:
+        path = os.path.normpath(os.path.join(base, d.replace("\\", "/")))
+        if path == root:
+            found.add("")
+        elif path.startswith(root + "/"):
+            found.add(path[len(root) + 1 :])
+        else:
+            return None
+    return tuple(sorted(found))
+
+
+def find_root(start: str) -> str | None:
+    path = os.path.realpath(start)
+    while True:
+        if os.path.isfile(os.path.join(path, ENLIST_TOML)):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def signature(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def default_config(root: str) -> str | None:
+    """The default config as the last full build read it, if buildconf/enlist.toml has not changed since."""
+    try:
+        with open(os.path.join(root, "out", ".enlist", "default-config"), "rb") as f:
+            sig, config = marshal.loads(f.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return config if tuple(sig) == signature(os.path.join(root, ENLIST_TOML)) else None
+
+
+def _parse(argv: list[str]) -> tuple[str | None, bool, list[str], int | None] | None:
+    config: str | None = None
+    strict = False
+    dirs: list[str] = []
+    max_pass: int | None = None
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-j", "--jobs"):
+            if not next(args, "x").isdigit():
+                return None
+        elif arg == "--fail-fast" or (arg.startswith("-j") and arg[2:].isdigit()):
+            continue
+        elif arg == "--strict":
+            strict = True
+        elif arg == "--config":
+            config = next(args, None)
+        elif arg.startswith("--config="):
+            config = arg[len("--config=") :]
+        elif arg == "--pass":
+            value = next(args, "x")
+            if value not in ("0", "1", "2"):
+                return None
+            max_pass = int(value)
+        elif arg.startswith("-") or not arg:
+            return None  # -c, --no-cache, --explain, --help, anything new: the full build handles it
+        else:
+            dirs.append(arg)
+    return config, strict, dirs, max_pass
+
+
+def try_noop(argv: list[str], version: str) -> int | None:
+    """0 when the last build's files are all unchanged (after telling the user), else None."""
+    start = time.perf_counter()
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    config, strict, dirs, max_pass = parsed
+    cwd = os.getcwd()
+    root = find_root(os.environ.get("ENLIST_ROOT") or cwd)
+    if root is None:
+        return None
+    config = config or os.environ.get("ENLIST_CONFIG") or default_config(root)
+    selected = normalise_dirs(root, cwd, dirs)
+    if not config or selected is None:
+        return None
+    out = os.path.join(root, "out", config)
+    try:
+        lock = os.open(os.path.join(out, ".enlist", "lock"), os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        return _check(lock, out, root, config, strict, selected, max_pass, version, start)
+    finally:
+        os.close(lock)  # releases the lock
+
+
+def _check(
+    lock: int,
+    out: str,
+    root: str,
+    config: str,
+    strict: bool,
+    selected: tuple[str, ...],
+    max_pass: int | None,
+    version: str,
+    start: float,
+) -> int | None:
+    import fcntl
+
+    global LAST_SCAN
+    record = os.path.join(out, ".enlist", "noop")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with open(record, "rb") as f:
+            state = marshal.loads(f.read())
+            st = os.fstat(f.fileno())
+        fmt, _, request, env_names, paths, sigs, logs = state
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    env = tuple((name, os.environ.get(name)) for name in env_names)
+    mine = identity(version, root, config, strict, selected, max_pass, env)
+    if fmt != NOOP_FORMAT or request != mine:
+        return None
+    changed = _changed(root, paths, sigs)
+    if changed:
+        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, sigs, changed)
+        return None
+    seconds = f"{time.perf_counter() - start:.3f}"
+    try:
+        for name, text in logs.items():
+            text = text.replace(f'"{SECONDS_TOKEN}"', seconds).replace(SECONDS_TOKEN, seconds)
+            _write(os.path.join(out, name), text)
+    except OSError:
+        return None
+    sys.stdout.write(f"enlist: nothing to do ({config}: {len(paths)} files unchanged, {seconds} s)\n")
+    return 0
+
+
+def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> set[str]:
+    """The paths whose signature differs from the record (missing files included)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    stat = os.stat
+    changed: set[str] = set()
+    try:
+        k = 0
+        for path in paths:
+            try:
+                st = stat(path, dir_fd=fd)
+                if st.st_mtime_ns != sigs[k] or st.st_size != sigs[k + 1] or st.st_ino != sigs[k + 2]:
+                    changed.add(path)
+            except OSError:
+                changed.add(path)
+            k += 3
+    finally:
+        os.close(fd)
+    return changed
+
+
+def _write(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,285 @@
+"""The engine's adapters on real files and processes: the CAS and action cache, the stat cache, the tree
+state, the subprocess executor, publishing, and the log files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from enlist.console.logs import LogFiles
+from enlist.console.plain import PlainConsole
+from enlist.digest import of_bytes
+from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted
+from enlist.engine.verdict import Outcome, Reason, Verdict, Why
+from enlist.errors import EnvironmentFault, InputError
+from enlist.execute import SubprocessExecutor, ThreadWorkers
+from enlist.model.action import Action, ActionKind
+from enlist.model.project import Pass
+from enlist.publish import TreePublisher, remove_stale
+from enlist.store import noop, state
+from enlist.store.files import UNTRUSTED, TreeFiles, pack, unpack
+from enlist.store.local import LocalStore, cache_dir
+
+# -- the local store --
+
+
+def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:
+    assert cache_dir({"ENLIST_CACHE": "/c", "XDG_CACHE_HOME": "/x"}) == Path("/c")
+    assert cache_dir({"XDG_CACHE_HOME": "/x"}) == Path("/x/enlist")
+    assert cache_dir({}) == Path.home() / ".cache" / "enlist"
+
+
+def test_store_keeps_blobs_under_their_digest_and_verifies_what_it_restores(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "cache")
+    source = tmp_path / "a.o"
+    source.write_bytes(b"object")
+    digest = of_bytes(b"object")
+    store.put_file(str(source), digest)
+    blob = tmp_path / "cache" / "cas" / "sha256" / digest[:2] / digest
+    assert blob.read_bytes() == b"object"
+    assert blob.stat().st_ino == source.stat().st_ino  # stored by a hard link: no copy, no new file
+    dest = tmp_path / "out" / "deep" / "prog"
+    assert store.fetch_file(digest, str(dest), executable=True)
+    assert dest.read_bytes() == b"object"
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+    assert not store.fetch_file("0" * 64, str(tmp_path / "nothing"), executable=False)
+    assert not (tmp_path / "nothing").exists()
+    source.write_bytes(b"tampered")  # written in place through the output's name: the blob changes too
+    assert not store.fetch_file(digest, str(tmp_path / "again"), executable=False)
+    assert not (tmp_path / "again").exists()
+    assert not blob.exists()  # a blob that does not match its name is never used again
+    assert [p.name for p in (tmp_path / "out" / "deep").iterdir()] == ["prog"]  # no temporary left behind
+
+
+def test_store_entries_round_trip_and_are_replaced(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "cache")
+    key = "ab" * 32
+    assert store.get_entry(key) is None
+    store.put_entry(key, b"one")
+    store.put_entry(key, b"two")
+    assert store.get_entry(key) == b"two"
+    assert store.get_bytes(store.put_bytes(b"log text")) == b"log text"
+
+
+def test_an_unwritable_cache_is_an_environment_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(EnvironmentFault) as e:
+        LocalStore(blocker / "cache").put_entry("ab" * 32, b"x")
+    assert "cannot write the action cache" in e.value.message
+    assert e.value.code == 3
+
+
+# -- the stat cache --
+
+
+def old_file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    past = time.time() - 100
+    os.utime(path, (past, past))
+    return path
+
+
+def test_unchanged_files_are_not_read_again(tmp_path: Path) -> None:
+    f = old_file(tmp_path / "a.c", b"int a;")
+    first = TreeFiles(tmp_path)
+    assert first.digest("a.c") == of_bytes(b"int a;")
+    entries = {path: unpack(data) for path, data in first.entries().items()}
+    assert entries["a.c"][3] == of_bytes(b"int a;")
+    # a stat cache that lies about the content proves the file is not read while its signature holds
+    lying = {"a.c": pack((*entries["a.c"][:3], "f" * 64))}
+    second = TreeFiles(tmp_path, lying)
+    assert not second.changed("a.c")
+    assert second.digest("a.c") == "f" * 64
+    f.write_bytes(b"int b;")
+    third = TreeFiles(tmp_path, lying)
+    assert third.changed_among(["a.c", "missing.c"]) == {"a.c", "missing.c"}
+    assert third.digest("a.c") == of_bytes(b"int b;")
+    assert third.digest("missing.c") is None
+
+
+def test_files_hashed_right_after_a_change_are_saved_untrusted(tmp_path: Path) -> None:
+    (tmp_path / "fresh.c").write_bytes(b"new")
+    old_file(tmp_path / "old.c", b"old")
+    files = TreeFiles(tmp_path)
+    files.digest("fresh.c")
+    files.digest("old.c")
+    entries = {path: unpack(data) for path, data in files.entries().items()}
+    assert entries["fresh.c"][:3] == UNTRUSTED  # hashed again next time: it may change within one tick
+    assert entries["old.c"][:3] != UNTRUSTED
+    assert files.signature("fresh.c") == UNTRUSTED
+
+
+# -- the tree's state --
+
+
+def test_a_damaged_state_reads_as_no_state(tmp_path: Path) -> None:
+    for data in (b"", b"garbage", b"\xe3\x00\x00"):
+        (tmp_path / "plan").write_bytes(data)
+        (tmp_path / "state").write_bytes(data)
+        assert state.load(tmp_path) is None
+
+
+def test_noop_identity_and_dirs() -> None:
+    assert noop.normalise_dirs("/r", "/r/a", ["b", "../c", "."]) == ("a", "a/b", "c")
+    assert noop.normalise_dirs("/r", "/elsewhere", ["a"]) == ("a",)
+    assert noop.normalise_dirs("/r", "/r", ["/tmp"]) is None
+    assert noop.normalise_dirs("/r", "/r", ["."]) == ("",)
+    assert noop.normalise_dirs("/r", "/r", []) == ("",)
+    assert noop.normalise_dirs("/r", "/r/projects/x", []) == ("projects/x",)  # build.exe: the current subtree
+
+
+# -- the executor --
+
+
+def command(tmp_path: Path, script: str, **fields: object) -> Action:
+    base: dict[str, object] = dict(
+        id="t",
+        kind=ActionKind.GENERATE,
+        project="p",
+        pass_=Pass.PASS0,
+        argv=(sys.executable, "-c", script),
+        inputs=(),
+        outputs=("p/out/x",),
+        env=(("ONLY", "this"),),
+    )
+    base.update(fields)
+    return Action(**base)  # type: ignore[arg-type]
+
+
+def test_commands_see_only_their_environment_and_a_fixed_locale_zone_and_umask(tmp_path: Path) -> None:
+    script = (
+        "import os, json; open('p/out/x', 'w').write('x'); "
+        "env = {k: v for k, v in os.environ.items() if k != 'LC_CTYPE'}; "
+        "print(json.dumps({'env': env, 'cwd': os.getcwd(), "
+        "'mode': oct(os.stat('p/out/x').st_mode & 0o777), 'pgid': os.getpgid(0) == os.getpid()}))"
+    )
+    run = SubprocessExecutor(tmp_path).run(command(tmp_path, script))
+    assert run.exit_code == 0, run.output
+    seen = json.loads(run.output)
+    assert seen["env"] == {"ONLY": "this", "TZ": "UTC", "LC_ALL": "C"}
+    assert seen["cwd"] == str(tmp_path)
+    assert seen["mode"] == "0o644"
+    assert seen["pgid"]  # a process group of its own
+
+
+def test_a_missing_tool_is_a_failed_action_with_a_message(tmp_path: Path) -> None:
+    run = SubprocessExecutor(tmp_path).run(command(tmp_path, "", argv=("/no/such/tool", "x")))
+    assert run.exit_code == 127
+    assert b"cannot run /no/such/tool" in run.output
+
+
+def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
+    executor = SubprocessExecutor(tmp_path)
+    script = "import subprocess, sys; subprocess.run(['sleep', '60']); sys.exit(0)"
+    workers: ThreadWorkers[object] = ThreadWorkers(1)
+    workers.submit(lambda: executor.run(command(tmp_path, script)))
+    time.sleep(0.5)  # let it start (no assertion depends on this timing)
+    executor.cancel()
+    run = workers.next_done()
+    workers.close()
+    assert run.killed  # type: ignore[attr-defined]
+    again = executor.run(command(tmp_path, "print('never')"))
+    assert again.killed and again.output == b""
+
+
+# -- publishing --
+
+
+def test_publish_copies_with_normalised_modes(tmp_path: Path) -> None:
+    (tmp_path / "obj").mkdir()
+    (tmp_path / "obj" / "tool").write_bytes(b"#!/bin/sh\n")
+    os.chmod(tmp_path / "obj" / "tool", 0o700)
+    (tmp_path / "obj" / "a.h").write_bytes(b"int a;")
+    os.chmod(tmp_path / "obj" / "a.h", 0o600)
+    TreePublisher(tmp_path).publish([("obj/tool", "public/bin/tool"), ("obj/a.h", "public/inc/a.h")])
+    assert stat.S_IMODE((tmp_path / "public/bin/tool").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "public/inc/a.h").stat().st_mode) == 0o644
+    assert (tmp_path / "public/inc/a.h").read_bytes() == b"int a;"
+    assert (tmp_path / "public/inc/a.h").stat().st_ino != (tmp_path / "obj/a.h").stat().st_ino
+
+
+def test_publish_of_a_missing_file_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.h").write_text("a")
+    with pytest.raises(InputError) as e:
+        TreePublisher(tmp_path).publish([("a.h", "public/a.h"), ("gone.h", "public/gone.h")])
+    assert e.value.message == "cannot publish gone.h: it does not exist"
+    assert not (tmp_path / "public" / "a.h").exists()
+    assert [p.name for p in (tmp_path / "public").iterdir()] == []
+
+
+def test_remove_stale_prunes_emptied_directories(tmp_path: Path) -> None:
+    (tmp_path / "public/lib").mkdir(parents=True)
+    (tmp_path / "public/lib/old.a").write_text("x")
+    (tmp_path / "public/inc").mkdir()
+    (tmp_path / "public/inc/keep.h").write_text("x")
+    assert remove_stale(tmp_path, ["public/lib/old.a", "public/inc/none.h", "/etc/passwd"]) == [
+        "public/lib/old.a"
+    ]
+    assert not (tmp_path / "public/lib").exists()
+    assert (tmp_path / "public/inc/keep.h").exists()
+
+
+# -- what the user reads --
+
+
+def test_plain_console_and_logs_say_what_failed_and_where(tmp_path: Path) -> None:
+    cc = command(tmp_path, "", id="lib:compile:a.c", project="lib", description="CC lib/a.c")
+    link = command(tmp_path, "", id="lib:link", project="lib", description="LINK lib/x")
+    failed = Outcome(
+        0,
+        Verdict.FAILED,
+        Reason(Why.NEW),
+        exit_code=1,
+        output="lib/a.c:3:1: warning: unused\nlib/a.c:7:1: error: expected ';'\n",
+    )
+    out = io.StringIO()
+    console = PlainConsole(out, explain=True)
+    logs = LogFiles(tmp_path / "out", ("lib/sources:4: undefined macro FOO",))
+    for event in (
+        ActionStarted(cc, 2, Reason(Why.NEW)),
+        ActionFinished(cc, 2, failed),
+        ActionSkipped(link, cc),
+    ):
+        console(event)
+        logs(event)
+    assert out.getvalue().splitlines() == [
+        "2>CC lib/a.c",
+        "2>lib/a.c:3:1: warning: unused",
+        "2>lib/a.c:7:1: error: expected ';'",
+        "2>error: CC lib/a.c failed (exit code 1)",
+        "explain: lib:compile:a.c: failed: no record of a previous run in this tree",
+        "skipped: LINK lib/x (needs CC lib/a.c, which failed)",
+        "explain: lib:link: skipped: needs lib:compile:a.c",
+    ]
+    summary = {
+        "config": "chk-amd64",
+        "result": "failed",
+        "seconds": 1.5,
+        "jobs": 2,
+        "passes": {},
+        "counts": dict.fromkeys(
+            ("ran", "cached", "up_to_date", "failed", "skipped", "not_started", "interrupted"), 0
+        ),
+    }
+    logs.finish(summary)
+    assert (tmp_path / "out/build.err").read_text() == (
+        "lib: error: CC lib/a.c failed (exit code 1)\nlib: lib/a.c:7:1: error: expected ';'\n"
+    )
+    assert (tmp_path / "out/build.wrn").read_text() == (
+        "lib/sources:4: undefined macro FOO\nlib: lib/a.c:3:1: warning: unused\n"
+    )
+    assert json.loads((tmp_path / "out/build.json").read_text())["result"] == "failed"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "build.err",
+        "build.json",
+        "build.log",
+        "build.wrn",
+    ]
