@@ -15,6 +15,8 @@ Official builds refuse a dirty tree, so their stamp and their manifest always ag
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +24,11 @@ from typing import TYPE_CHECKING
 from enlist import canonical, digest, manifest, vcs, workspace
 from enlist.app import Session
 from enlist.compdb import write_compile_commands
+from enlist.descriptors.paths import platform_name
 from enlist.errors import EnvironmentFault
 from enlist.fsio import write_atomic, write_if_changed
 from enlist.graph.model import Node, ProjectGraph
+from enlist.model.action import Action, ActionKind
 from enlist.model.plan import Plan, PlanRequest
 from enlist.rules.spec import Consumption, ToolTree
 
@@ -59,6 +63,7 @@ def plan(request: PlanRequest) -> Plan:
     if not official:
         spec = replace(spec, revision=replace(spec.revision, dirty=False))
     planned = planner.plan(loaded.projects, consumptions(loaded.graph), settings=rules, spec=spec)
+    planned = replace(planned, actions=with_test_data(planned.actions, settings.root))
     for generated in planned.files:
         write_if_changed(settings.root / generated.path, generated.content.encode("utf-8"))
     write_compile_commands(planned)
@@ -104,6 +109,43 @@ def consumptions(graph: ProjectGraph) -> list[Consumption]:
         if p.project != n.project
     }
     return sorted(result, key=lambda c: (c.consumer, c.consumer_pass, c.producer, c.producer_pass))
+
+
+def with_test_data(actions: Sequence[Action], root: Path) -> tuple[Action, ...]:
+    """A test's result depends on the files its arguments name, not only on its program: an argument that is
+    another action's output, or a file or directory in the enlistment (relative to the test's directory), becomes
+    an input of the test (a directory: every file below it), so editing a golden file re-runs the test."""
+    produced = {out for action in actions for out in action.outputs}
+    result = []
+    for action in actions:
+        if action.kind is not ActionKind.TEST:
+            result.append(action)
+            continue
+        found: set[str] = set()
+        for token in action.argv[1:]:
+            found.update(_named_files(token, action.cwd, root, produced))
+        result.append(replace(action, inputs=tuple(sorted(found.union(action.inputs)))))
+    return tuple(result)
+
+
+def _named_files(token: str, cwd: str, root: Path, produced: set[str]) -> list[str]:
+    if token.startswith("-") or not token.strip():
+        return []
+    path = Path(token.replace("\\", "/"))
+    full = path if path.is_absolute() else root / cwd / path
+    try:
+        relative = Path(os.path.normpath(full)).relative_to(root).as_posix()
+    except ValueError:
+        return []  # outside the enlistment: a package tree or the system, not the test's data
+    for candidate in (relative, platform_name(relative)):
+        if candidate in produced:
+            return [candidate]
+    if (root / relative).is_file():
+        return [relative]
+    if (root / relative).is_dir() and relative not in (".", ""):
+        files = (p for p in sorted((root / relative).rglob("*")) if p.is_file())
+        return [p.relative_to(root).as_posix() for p in files]
+    return []
 
 
 def after_build(state: PlanState, result: BuildResult) -> None:

@@ -1,0 +1,154 @@
+"""The sample enlistment (replica, tracker, agent) built for real with the restored zig and re2c: a full build,
+a no-op, a clean build served from the action cache, and failures that name the right project.
+
+The enlistment is a copy of this repository's own (bootstrap.py, buildconf/, dirs, projects/) committed to a fresh
+git repository in a temporary directory, so the build's stamp has a commit and nothing touches the checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from enlist.rules.spec import ToolTree
+from tests.conftest import REPO, run_enlist
+
+pytestmark = pytest.mark.slow
+CONFIG = "chk-amd64"
+
+
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def copy_enlistment(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in ("bootstrap.py", "dirs", ".gitignore"):
+        shutil.copy2(REPO / name, target / name)
+    for name in ("buildconf", "projects"):
+        shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns("obj", "__pycache__"))
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "-c", "user.name=lab", "-c", "user.email=lab@example.invalid", "commit", "-q", "-m", "sample")
+    return target
+
+
+def build(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_enlist(["build", *args], cwd=root, env={"ENLIST_ROOT": str(root)})
+
+
+def summary(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "out" / CONFIG / "build.json").read_text())
+    return data
+
+
+def published(root: Path) -> dict[str, bytes]:
+    public = root / "public" / CONFIG
+    return {p.relative_to(public).as_posix(): p.read_bytes() for p in sorted(public.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def sample(tool_trees: dict[str, ToolTree], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copy_enlistment(tmp_path_factory.mktemp("sample") / "enlistment")
+    first = build(root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root
+
+
+def test_a_full_build_publishes_and_tests_everything(sample: Path) -> None:
+    data = summary(sample)
+    assert data["exit_code"] == 0 and data["counts"]["failed"] == 0
+    tests = {t["project"]: t["result"] for t in data["tests"]}
+    assert sorted(tests) == [
+        "projects/agent/test",
+        "projects/replica/replicad",
+        "projects/replica/test",
+        "projects/tracker/test",
+    ]
+    assert all(result.startswith("passed") for result in tests.values()), tests
+    assert set(published(sample)) == {
+        "bin/agent",
+        "bin/replicad",
+        "inc/replica.h",
+        "inc/tracker.h",
+        "lib/libreplica.a",
+        "lib/libtracker.a",
+        "lib/libtracker.so",
+    }
+    commit = git(sample, "rev-parse", "HEAD")
+    version = subprocess.run(
+        [sample / "public" / CONFIG / "bin" / "agent", "--version"], capture_output=True, text=True
+    )
+    assert version.stdout.strip() == f"agent 1.0.0-dev (commit {commit})"
+    manifest = json.loads((sample / "out" / CONFIG / "manifest.json").read_text())
+    assert manifest["revision"] == {"commit": commit, "dirty": False}
+    assert sorted(manifest["published"]) == sorted(f"public/{CONFIG}/{p}" for p in published(sample))
+    commands = json.loads((sample / "compile_commands.json").read_text())
+    assert any(entry["file"].endswith("projects/agent/exe/obj/chk-amd64/goal_lexer.c") for entry in commands)
+
+
+def test_an_immediate_rebuild_has_nothing_to_do(sample: Path) -> None:
+    again = build(sample)
+    assert again.returncode == 0, again.stderr
+    assert summary(sample)["counts"]["ran"] == 0
+    assert "nothing to do" in build(sample).stdout
+
+
+def test_a_clean_build_is_served_from_the_action_cache_with_identical_bytes(sample: Path) -> None:
+    before = published(sample)
+    clean = build(sample, "-c")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    counts = summary(sample)["counts"]
+    assert counts["cached"] + counts["ran"] == counts["actions"], counts
+    log = (sample / "out" / CONFIG / "build.log").read_text().splitlines()
+    ran = [line for line in log if "  [ran: " in line]
+    assert ran and all(line.split(">", 1)[1].startswith("PUBLISH ") for line in ran)  # only copies, no commands
+    assert published(sample) == before
+
+
+def test_the_graph_shows_replica_tracker_agent_and_the_code_generator(sample: Path) -> None:
+    text = run_enlist(["graph"], cwd=sample, env={"ENLIST_ROOT": str(sample)}).stdout
+    assert "projects/agent/exe         generates projects/agent/exe/goal_lexer.re" in text
+    why = run_enlist(
+        ["graph", "--why", "projects/agent/exe", "projects/replica/lib"], cwd=sample, env={"ENLIST_ROOT": str(sample)}
+    )
+    assert why.returncode == 0, why.stderr
+    assert "public/chk-amd64" in why.stdout
+
+
+def test_a_broken_source_fails_its_project_and_names_it(sample: Path) -> None:
+    source = sample / "projects" / "tracker" / "throttle.c"
+    good = source.read_text()
+    source.write_text(good + "\nthis is not C;\n")
+    try:
+        broken = build(sample)
+        assert broken.returncode == 1
+        err = (sample / "out" / CONFIG / "build.err").read_text()
+        assert "projects/tracker" in err and "throttle.c" in err
+        data = summary(sample)
+        assert data["counts"]["failed"] >= 1 and data["counts"]["skipped"] >= 1  # its dependants did not run
+    finally:
+        source.write_text(good)
+    assert build(sample).returncode == 0
+
+
+def test_a_failing_test_fails_the_build_and_names_its_project(sample: Path) -> None:
+    expected = sample / "projects" / "agent" / "test" / "scripts" / "basic.out"
+    good = expected.read_text()
+    expected.write_text(good + "a line the agent never prints\n")
+    try:
+        failed = build(sample)
+        assert failed.returncode == 1
+        err = (sample / "out" / CONFIG / "build.err").read_text()
+        assert "projects/agent/test" in err
+        tests = {t["project"]: t["result"] for t in summary(sample)["tests"]}
+        assert tests["projects/agent/test"].startswith("failed"), tests
+    finally:
+        expected.write_text(good)
+    assert build(sample).returncode == 0
