@@ -283,3 +283,12 @@ def test_plain_console_and_logs_say_what_failed_and_where(tmp_path: Path) -> Non
         "build.log",
         "build.wrn",
     ]
+
+
+def test_old_outputs_and_depfiles_are_gone_when_the_command_starts(tmp_path: Path) -> None:
+    (tmp_path / "p/out").mkdir(parents=True)
+    (tmp_path / "p/out/x").write_text("old")
+    (tmp_path / "p/out/x.d").write_text("x: stale.h\n")
+    script = "import os; print(os.path.exists('p/out/x'), os.path.exists('p/out/x.d'))"
+    run = SubprocessExecutor(tmp_path).run(command(tmp_path, script, depfile="p/out/x.d"))
+    assert run.output == b"False False\n"

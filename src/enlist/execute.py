@@ -51,6 +51,9 @@ class SubprocessExecutor:
                     self._dirs.add(parent)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._root / out)  # a command never writes through an old output's inode
+            if action.depfile:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._root / action.depfile)  # a stale depfile must not pass for a new one
             with self._lock:
                 if self._cancelled:
                     return Execution(-1, b"", 0.0, killed=True)

@@ -20,6 +20,10 @@ from enlist.model.plan import Plan, PlanRequest
 from enlist.model.project import Pass
 from enlist.store import noop
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing for nothing
+if TYPE_CHECKING:
+    from enlist.app.build import Console
+
 # "module:function" of the planner, (PlanRequest) -> Plan: it loads the descriptors and applies the rules.
 PLANNER = "enlist.app.planning:plan"
 
@@ -124,7 +128,7 @@ def load_planner(request: PlanRequest) -> Plan:
     return plan
 
 
-def _console(explain: bool):  # type: ignore[no-untyped-def]
+def _console(explain: bool) -> Console:
     if sys.stdout.isatty() and os.environ.get("TERM", "dumb") != "dumb":
         from enlist.console.live import LiveConsole
 
