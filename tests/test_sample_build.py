@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import REPO, run_enlist
 
 from enlist.rules.spec import ToolTree
-from tests.conftest import REPO, run_enlist
 
 pytestmark = pytest.mark.slow
 CONFIG = "chk-amd64"
