@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import REPO, run_enlist
 
+from enlist.rules.spec import ToolTree
 from enlist.workspace import cache_root
 
 
@@ -164,3 +165,12 @@ def test_env_refuses_a_bad_config() -> None:
     assert result.returncode == 2
     assert "bad config 'debug-x86'" in result.stderr
     assert "hint: a config is FLAVOR-ARCH" in result.stderr
+
+
+def test_a_new_enlistment_builds_its_first_program(new_enlistment: Path, tool_trees: dict[str, ToolTree]) -> None:
+    built = bootstrap(new_enlistment, "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    hello = new_enlistment / "projects" / "hello" / "obj" / "chk-amd64" / "hello"
+    ran = subprocess.run([hello], capture_output=True, text=True)
+    assert ran.stdout == "hello from version 1.0.0-dev\n"
+    assert (new_enlistment / "out" / "chk-amd64" / "manifest.json").is_file()
