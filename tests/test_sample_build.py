@@ -8,8 +8,12 @@ git repository in a temporary directory, so the build's stamp has a commit and n
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +139,7 @@ def test_a_broken_source_fails_its_project_and_names_it(sample: Path) -> None:
         assert data["counts"]["failed"] >= 1 and data["counts"]["skipped"] >= 1  # its dependants did not run
     finally:
         source.write_text(good)
-    assert build(sample).returncode == 0
+        assert build(sample).returncode == 0
 
 
 def test_a_failing_test_fails_the_build_and_names_its_project(sample: Path) -> None:
@@ -151,4 +155,76 @@ def test_a_failing_test_fails_the_build_and_names_its_project(sample: Path) -> N
         assert tests["projects/agent/test"].startswith("failed"), tests
     finally:
         expected.write_text(good)
-    assert build(sample).returncode == 0
+        assert build(sample).returncode == 0
+
+
+def ran_lines(root: Path, how: tuple[str, ...] = ("ran",)) -> list[str]:
+    """`KIND target` of every action the last build ran (or served from the cache), from build.log."""
+    log = (root / "out" / CONFIG / "build.log").read_text().splitlines()
+    marks = tuple(f"  [{h}: " for h in how)
+    return sorted(line.split(">", 1)[1].split("  [", 1)[0] for line in log if any(m in line for m in marks))
+
+
+def objects_including(root: Path, header: str) -> set[str]:
+    """`CC source` lines of every compile whose depfile names `header`."""
+    found = set()
+    for depfile in root.glob("projects/**/obj/chk-amd64/**/*.c.d"):
+        text = depfile.read_text()
+        if header in text:
+            source = text.split(":", 1)[1].replace("\\\n", " ").split()[0]
+            found.add(f"CC {source}")
+    return found
+
+
+def test_a_changed_header_rebuilds_exactly_the_sources_that_include_it(sample: Path) -> None:
+    header = sample / "projects" / "replica" / "inc" / "replica.h"
+    good = header.read_text()
+    header.write_text(good + f"\n#define REPLICA_HEADER_EDITED {uuid.uuid4().int}u\n")  # never seen by any cache
+    try:
+        assert build(sample).returncode == 0
+        compiled = {line for line in ran_lines(sample, ("ran", "cached")) if line.startswith("CC ")}
+        assert compiled == objects_including(sample, "replica.h")
+        assert len(compiled) > 4  # replica's own sources and its consumers through the public tree
+    finally:
+        header.write_text(good)
+        assert build(sample).returncode == 0
+
+
+def test_a_comment_edit_stops_at_early_cutoff(sample: Path) -> None:
+    source = sample / "projects" / "tracker" / "throttle.c"
+    good = source.read_text()
+    source.write_text(good + f"/* a comment changes the text, not the object: {uuid.uuid4()} */\n")
+    try:
+        assert build(sample).returncode == 0
+        ran = ran_lines(sample)
+        assert ran and all(line.startswith("CC ") and line.endswith("throttle.c") for line in ran), ran
+    finally:
+        source.write_text(good)
+        assert build(sample).returncode == 0
+
+
+def test_ctrl_c_in_the_middle_then_a_correct_build(sample: Path) -> None:
+    before = published(sample)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}
+    env["ENLIST_ROOT"] = str(sample)
+    log = sample / "out" / CONFIG / "build.log"
+    started = log.stat().st_mtime_ns
+    child = subprocess.Popen(
+        [sys.executable, "-m", "enlist", "build", "--no-cache", "-j", "1"],
+        cwd=sample,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert child.stdout is not None
+    for line in child.stdout:  # wait until compiles are under way
+        if line.split(">", 1)[-1].startswith("CC "):
+            break
+    child.send_signal(signal.SIGINT)
+    output = child.communicate(timeout=120)[0]
+    assert child.returncode == 130, output
+    assert log.stat().st_mtime_ns > started
+    again = build(sample)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert published(sample) == before
