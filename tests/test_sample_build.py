@@ -228,3 +228,21 @@ def test_ctrl_c_in_the_middle_then_a_correct_build(sample: Path) -> None:
     again = build(sample)
     assert again.returncode == 0, again.stdout + again.stderr
     assert published(sample) == before
+
+
+@pytest.mark.parametrize(
+    ("directory", "message"),
+    [
+        ("projects/nonexistent", "projects/nonexistent: no such directory"),
+        ("projects/empty", "projects/empty: no project of this enlistment is in this directory"),
+    ],
+)
+def test_building_a_directory_without_projects_is_an_error(sample: Path, directory: str, message: str) -> None:
+    (sample / "projects" / "empty").mkdir(exist_ok=True)
+    try:
+        for attempt in (build(sample, directory), build(sample, directory)):  # the second one without a plan
+            assert attempt.returncode == 2
+            assert message in attempt.stderr
+            assert "Traceback" not in attempt.stderr
+    finally:
+        (sample / "projects" / "empty").rmdir()

@@ -71,7 +71,9 @@ def read_toml(path: Path, shown_as: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         match = re.search(r"\(at line (\d+), column \d+\)", str(e))
         line = int(match.group(1)) if match else 0
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "invalid TOML"
+        if match is None and "(at end of document)" in str(e):
+            line = max(1, len(path.read_text(encoding="utf-8", errors="replace").splitlines()))
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(e)) or "invalid TOML"
         raise ConfigError(message, location=Location(shown_as, line), hint="fix the TOML syntax") from e
 
 

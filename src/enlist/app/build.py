@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,7 +26,7 @@ from enlist.engine.builder import Builder, BuildResult, Options, watched
 from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
-from enlist.errors import EnlistError
+from enlist.errors import EnlistError, InputError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.plan import Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
@@ -92,6 +92,7 @@ def run_build(
         except EnlistError as e:
             write_failure(request.root / "out" / request.config, request.config, e)
             raise
+        _check_dirs(request.dirs, plan.actions.projects)
         if previous is None or plan is not previous.plan:
             plan = state.save_plan(directory, plan)
         elif scan is not None:
@@ -120,6 +121,17 @@ def run_build(
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts))
         return exit_code(result)
+
+
+def _check_dirs(dirs: tuple[str, ...], projects: Sequence[str]) -> None:
+    """Every directory named on the command line holds at least one project of the plan."""
+    present = set(projects)
+    for d in dirs:
+        if d and not any(p == d or p.startswith(d + "/") for p in present):
+            raise InputError(
+                f"{d}: no project of this enlistment is in this directory",
+                hint="a project is a directory with a sources file, reached from the root dirs file",
+            )
 
 
 def _plan(

@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else _cores()
     if jobs < 1:
         raise InputError(f"-j {jobs}: the number of jobs must be at least 1")
+    for name in args.dirs:
+        if not os.path.isdir(name) and not os.path.isdir(root / name):
+            raise InputError(f"{name}: no such directory", hint="DIRS are directories of the enlistment to build")
     dirs = noop.normalise_dirs(str(root), os.getcwd(), list(args.dirs))
     if dirs is None:
         raise InputError(f"DIRS must be inside the enlistment {root}: {' '.join(args.dirs)}")

@@ -76,7 +76,7 @@ def identity(
 
 def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | None:
     """DIRS as sorted enlistment-relative POSIX paths ("" for the root); None if one is outside the
-    enlistment.
+    enlistment or is not a directory (the full path then says which).
 
     They are relative to the working directory when it is inside the enlistment, else to the root. No DIRS
     means the working directory, as build.exe did: everything from the root, one subtree from inside it."""
@@ -84,6 +84,8 @@ def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | No
     found = set()
     for d in dirs or ["."]:
         path = os.path.normpath(os.path.join(base, d.replace("\\", "/")))
+        if not os.path.isdir(path):
+            return None
         if path == root:
             found.add("")
         elif path.startswith(root + "/"):
