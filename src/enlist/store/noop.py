@@ -76,7 +76,7 @@ def identity(
 
 def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | None:
     """DIRS as sorted enlistment-relative POSIX paths ("" for the root); None if one is outside the
-    enlistment or is not a directory (the full path then says which).
+    enlistment.
 
     They are relative to the working directory when it is inside the enlistment, else to the root. No DIRS
     means the working directory, as build.exe did: everything from the root, one subtree from inside it."""
@@ -84,8 +84,6 @@ def normalise_dirs(root: str, cwd: str, dirs: list[str]) -> tuple[str, ...] | No
     found = set()
     for d in dirs or ["."]:
         path = os.path.normpath(os.path.join(base, d.replace("\\", "/")))
-        if not os.path.isdir(path):
-            return None
         if path == root:
             found.add("")
         elif path.startswith(root + "/"):
@@ -167,8 +165,8 @@ def try_noop(argv: list[str], version: str) -> int | None:
         return None
     config = config or os.environ.get("ENLIST_CONFIG") or default_config(root)
     selected = normalise_dirs(root, cwd, dirs)
-    if not config or selected is None:
-        return None
+    if not config or selected is None or not all(os.path.isdir(os.path.join(root, d)) for d in selected):
+        return None  # the full path explains what is wrong
     out = os.path.join(root, "out", config)
     try:
         lock = os.open(os.path.join(out, ".enlist", "lock"), os.O_RDWR)
