@@ -1,7 +1,8 @@
 """The whole enlistment evaluated: walk the dirs files, evaluate every project (L1, pure).
 
 Every project is evaluated even when an earlier one fails, so one run reports the first error of every bad
-descriptor (`InputErrors`), the way a compiler reports every bad file.
+descriptor (`InputErrors`), the way a compiler reports every bad file; after MAX_ERRORS bad descriptors it
+stops, so that a tree of hostile descriptors costs at most that many bounded evaluations.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from enlist.descriptors.context import Context
 from enlist.descriptors.dirs import walk
+from enlist.descriptors.limits import MAX_ERRORS
 from enlist.descriptors.sources import evaluate_project
 from enlist.descriptors.tree import Tree
 from enlist.errors import EnlistError, raise_all
@@ -37,6 +39,8 @@ def evaluate_enlistment(tree: Tree, context: Context, selection: tuple[str, ...]
             evaluated = evaluate_project(directory, tree.read, context)
         except EnlistError as e:
             errors.append(e)
+            if len(errors) >= MAX_ERRORS:
+                break
             continue
         projects.append(evaluated.project)
         diagnostics.update({d.sort_key: d for d in evaluated.diagnostics})

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from enlist.descriptors.limits import MARK_COST
 from enlist.errors import Location
 
 NOWHERE = Location("<predefined>", 0)
@@ -59,6 +60,11 @@ class TextBuilder:
     @property
     def size(self) -> int:
         return self._size
+
+    @property
+    def cost(self) -> int:
+        """What the text built so far costs against the expansion budget (see `limits`)."""
+        return self._size + MARK_COST * len(self._marks)
 
     def last_char(self) -> str:
         for part in reversed(self._parts):
@@ -104,9 +110,11 @@ def substitute(text: Text, old: str, new: str, location: Location) -> Text:
 def slice_text(text: Text, start: int, end: int) -> Text:
     if start >= end:
         return Text("")
-    marks = [(0, text.location_at(start))]
-    marks += [(offset - start, loc) for offset, loc in text.marks if start < offset < end]
-    return Text(text.value[start:end], tuple(marks))
+    marks = text.marks
+    first = bisect.bisect_right(marks, start, key=FIRST)  # the marks strictly inside (start, end)
+    last = bisect.bisect_left(marks, end, lo=first, key=FIRST)
+    inside = [(offset - start, loc) for offset, loc in marks[first:last]]
+    return Text(text.value[start:end], ((0, text.location_at(start)), *inside))
 
 
 def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> Iterator[tuple[str, Location]]:
