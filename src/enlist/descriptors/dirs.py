@@ -61,7 +61,7 @@ class Walker:
         return self.walk
 
     def _directory(self, path: str, stack: tuple[str, ...], listed_at: Location) -> None:
-        if len(stack) >= MAX_DIRS_DEPTH:
+        if len(stack) > MAX_DIRS_DEPTH:
             raise DescriptorError(
                 f"'{path}' is nested deeper than {MAX_DIRS_DEPTH} directories below the root",
                 location=listed_at,
@@ -81,7 +81,7 @@ class Walker:
             )
         if path and not is_under(identity, self.root_identity):
             raise DescriptorError(
-                f"'{path}' leads outside the enlistment (it is a symbolic link to {identity})",
+                f"'{path}' leads outside the enlistment, to {identity}, through a symbolic link",
                 location=listed_at,
                 hint="list directories of the enlistment; a symbolic link may not lead elsewhere",
             )

@@ -129,10 +129,14 @@ class Evaluation:
         except Escape as e:
             what = f"!INCLUDE '{path}'" if included_from else f"'{path}'"
             raise DescriptorError(
-                f"{what} leads outside the enlistment (it is a symbolic link to {e.real})",
+                f"{what} leads outside the enlistment, to {e.real}, through a symbolic link",
                 location=where,
                 hint="a descriptor may read files of its enlistment and of restored packages only",
             ) from e
+        except DescriptorError as e:  # the file itself is wrong (too large, a pipe): say who included it
+            if included_from is None or e.location != Location(path):
+                raise
+            raise DescriptorError(f"!INCLUDE '{path}': {e.message}", location=where, hint=e.hint) from e
         if data is None:
             raise DescriptorError(f"cannot open '{path}': no such file", location=where)
         self.bytes_read += len(data)
@@ -168,7 +172,10 @@ class Evaluation:
             self._directive(statement)
 
     def _assign(self, statement: Assignment) -> None:
-        value = self.expand(statement.logical, statement.value_offset)
+        text, start = statement.logical.text, statement.value_offset
+        while start < len(text) and text[start].isspace():  # not expanded, so not counted against MAX_VALUE
+            start += 1
+        value = self.expand(statement.logical, start)
         self.macros.assign(statement.name, strip(value), statement.logical.location)
 
     def _conditional(self, d: Directive, frames: list[Frame], *, active: bool) -> bool:

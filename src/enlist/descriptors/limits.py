@@ -31,7 +31,7 @@ and, per construct or per run:
     MAX_INTEGER_DIGITS   32      digits of an integer in a condition
     MAX_DIRS_DEPTH       64      directories from the root to a project through dirs files
     MAX_ERRORS           50      bad descriptors reported by one load; evaluation stops there
-    MAX_QUOTE            60      characters of descriptor text quoted in one error message
+    MAX_QUOTE            200     characters of descriptor text quoted in one error message
     MAX_MESSAGE          1,000   characters of a !MESSAGE or !ERROR text shown (the rest is counted)
 
 Together they bound one evaluation to roughly a second of CPU and a few hundred MB (measured by
@@ -58,13 +58,14 @@ MAX_CONDITION_DEPTH = 64
 MAX_INTEGER_DIGITS = 32
 MAX_DIRS_DEPTH = 64
 MAX_ERRORS = 50
-MAX_QUOTE = 60
+MAX_QUOTE = 200
 MAX_MESSAGE = 1000
 
 
 def quote(text: str) -> str:
-    """`text` as an error message quotes it: at most MAX_QUOTE characters of its first line."""
-    first, newline, _ = text.partition("\n")
-    if len(first) <= MAX_QUOTE and not newline:
-        return first
-    return first[: MAX_QUOTE - 3] + "..."
+    """`text` as an error message quotes it: at most MAX_QUOTE characters, its start and its end (the end
+    of a long path names the file)."""
+    if len(text) <= MAX_QUOTE:
+        return text
+    half = (MAX_QUOTE - 3) // 2
+    return f"{text[:half]}...{text[-half:]}"
