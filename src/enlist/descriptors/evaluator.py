@@ -18,6 +18,7 @@ distinct warnings and messages.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,7 @@ from enlist.model.diagnostic import Diagnostic, Severity
 
 Reader = Callable[[str], bytes | None]
 CONDITIONALS = ("IF", "IFDEF", "IFNDEF")
+BLANKS_RE = re.compile(r"\s*")
 
 
 @dataclass(slots=True)
@@ -172,10 +174,9 @@ class Evaluation:
             self._directive(statement)
 
     def _assign(self, statement: Assignment) -> None:
-        text, start = statement.logical.text, statement.value_offset
-        while start < len(text) and text[start].isspace():  # not expanded, so not counted against MAX_VALUE
-            start += 1
-        value = self.expand(statement.logical, start)
+        # The blanks after `=` are not expanded, so they do not count against MAX_VALUE.
+        blanks = BLANKS_RE.match(statement.logical.text, statement.value_offset)
+        value = self.expand(statement.logical, blanks.end() if blanks else statement.value_offset)
         self.macros.assign(statement.name, strip(value), statement.logical.location)
 
     def _conditional(self, d: Directive, frames: list[Frame], *, active: bool) -> bool:

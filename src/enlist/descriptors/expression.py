@@ -65,8 +65,14 @@ def tokenize(logical: Logical, start: int, macros: Macros) -> list[Token]:
             i = close + 1
         else:
             end = _word_end(text, i)
-            word = text[i:end]
             location = logical.location_at(i)
+            if end == i:  # a lone `=`, `&` or `|`: neither an operator nor part of a word
+                raise DescriptorError(
+                    f"unexpected '{c}' in condition",
+                    location=location,
+                    hint="compare with == or !=, combine with && or ||",
+                )
+            word = text[i:end]
             if "$" in word:
                 expanded = _expand(logical, i, end, macros)
                 tokens.append(Token("value", word, _number_or_string(expanded, location)))

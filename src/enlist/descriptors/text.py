@@ -123,12 +123,44 @@ def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> It
 
     Strings in `protect` (absolute roots that contain spaces, such as an enlistment under `My Projects`) are
     never split: `$(PROJROOT)\\a.c` stays one word wherever the enlistment lives.
+
+    One regex finds the words, at C speed whatever the value holds (a value is up to `limits.MAX_VALUE`
+    characters of anything); `_words_slowly` says what it means, and still serves a root that contains a
+    quote or a backslash.
     """
-    value = text.value
-    if '"' not in value and not protect:  # the common case, at C speed
-        for match in _word_re(separators).finditer(value):
-            yield match.group(), text.location_at(match.start())
+    if any('"' in p or "\\" in p for p in protect):
+        yield from _words_slowly(text, separators, protect)
         return
+    value = text.value
+    quoted = '"' in value
+    for match in _word_re(separators, protect, quoted).finditer(value):
+        word = match.group()
+        yield (_unquote(word) if quoted else word), text.location_at(match.start())
+
+
+def _unquote(word: str) -> str:
+    """Drop the quotes of a word; `\\"` is a literal quote (paired left to right, as `_words_slowly` does)."""
+    if '"' not in word:
+        return word
+    if "\0" in word:  # the placeholder below; descriptors cannot hold NUL, other callers might
+        return re.sub(r'\\"|"', lambda m: '"' if len(m.group()) == 2 else "", word)
+    return word.replace('\\"', "\0").replace('"', "").replace("\0", '"')
+
+
+@functools.cache
+def _word_re(separators: str, protect: tuple[str, ...] = (), quoted: bool = False) -> re.Pattern[str]:
+    plain = r"[^\s" + re.escape(separators) + ("\"" if quoted else "") + "]"
+    if not quoted and not protect:
+        return re.compile(plain + "+")
+    units = [r'\\"', *(re.escape(p) for p in protect)]
+    if quoted:
+        units.append(r'"(?:\\"|[^"])*+(?:"|\Z)')  # an unterminated quote runs to the end
+    # Possessive: a word never gives back what it took, so the engine keeps no backtracking state.
+    return re.compile("(?:" + "|".join([*units, plain]) + ")++")
+
+
+def _words_slowly(text: Text, separators: str, protect: tuple[str, ...]) -> Iterator[tuple[str, Location]]:
+    value = text.value
     i, n = 0, len(value)
     while i < n:
         while i < n and (value[i].isspace() or value[i] in separators):
@@ -155,8 +187,3 @@ def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> It
                 chars.append(c)
             i += 1
         yield "".join(chars), text.location_at(start)
-
-
-@functools.cache
-def _word_re(separators: str) -> re.Pattern[str]:
-    return re.compile(r"[^\s" + re.escape(separators) + "]+") if separators else re.compile(r"\S+")
