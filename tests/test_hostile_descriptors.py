@@ -34,7 +34,7 @@ AGENT = "projects/agent/sources"
 HEAD = "TARGETNAME = agent\nTARGETTYPE = PROGRAM\n"  # hostile lines start at line 3
 MEMORY_LIMIT = 512 << 20  # a normal `enlist graph` runs in under 200 MiB of address space
 CPU_LIMIT = 60  # seconds; every case here takes well under one
-API_MEMORY = 64 << 20  # peak of Python allocations while loading
+API_MEMORY = 64 << 20  # peak of Python allocations while loading one hostile descriptor
 MiB = 1 << 20
 
 
@@ -427,3 +427,39 @@ def test_a_repeated_warning_is_reported_once(enl: Enl) -> None:
     assert [d.render() for d in loaded.diagnostics] == [
         f"{AGENT}:3: warning: undefined macro 'NOPE' expands to nothing"
     ]
+
+
+def many_projects(enl: Enl, count: int, text: str) -> None:
+    names = [f"p{i:02}" for i in range(count)]
+    enl.write("projects/dirs", "DIRS = replica tracker agent many\n")
+    enl.write("projects/many/dirs", "DIRS = " + " ".join(names) + "\n")
+    for name in names:
+        enl.write(f"projects/many/{name}/sources", "TARGETTYPE = NOTARGET\n" + text)
+
+
+# 32,768 entries kept from a 250-byte file: the 31st such project crosses MAX_LOAD_ITEMS
+ENTRIES = "D = -Da\n" + "D = $(D) $(D)\n" * 15 + "C_DEFINES = $(D)\n"
+# 13 MiB of macro text kept for the planner: the 5th such project crosses MAX_LOAD_TEXT
+MACROS = "D = " + "a" * 16 + "\n" + "D = $(D)$(D)\n" * 16 + "".join(f"K{i} = $(D)\n" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "crossing", "what"),
+    [
+        (ENTRIES, 32, "p30", f"over {limits.MAX_LOAD_ITEMS} list entries"),
+        (MACROS, 6, "p04", f"over {limits.MAX_LOAD_TEXT} characters of macros"),
+    ],
+    ids=["list entries", "macro text"],
+)
+def test_what_all_the_projects_keep_is_bounded(enl: Enl, text: str, count: int, crossing: str, what: str) -> None:
+    """The memory bound is the child's MEMORY_LIMIT (tracemalloc would make a million entries slow)."""
+    many_projects(enl, count, text)
+    expected = (
+        f"projects/many/{crossing}/sources: the projects of this enlistment keep {what} in all; "
+        "the load stops at this one"
+    )
+    result = enlist_graph(enl.root)
+    assert (result.returncode, result.stderr.splitlines()[0]) == (2, expected)
+    with pytest.raises(EnlistError) as info:
+        load(workspace.load(enl.root), "chk-amd64", use_cache=False)
+    assert info.value.render().splitlines()[0] == expected

@@ -24,6 +24,12 @@ An *evaluation* is one `dirs` or `sources` file with every file it includes, for
 and, per project, MAX_ITEMS (50,000) entries in all the lists of its `sources` file (SOURCES, INCLUDES,
 TARGETLIBS, ...): the size of the project model that the graph and the planner work on.
 
+What a load keeps is bounded too, because a small descriptor can make a large model (a 300-byte file that
+doubles a macro keeps tens of thousands of entries) and a load keeps every project's:
+
+    MAX_LOAD_ITEMS      1,000,000  list entries kept by all the projects (about 100 MB)
+    MAX_LOAD_TEXT       64 Mi      characters of the other macros kept for the planner, all projects
+
 and, per construct or per run:
 
     MAX_CONDITION_TOKENS 4,096   tokens in one !IF condition
@@ -51,6 +57,8 @@ MARK_COST = 32  # a mark is a (offset, Location) pair: about as much memory as 3
 MAX_REFERENCES = 100_000
 MAX_MACROS = 10_000
 MAX_ITEMS = 50_000
+MAX_LOAD_ITEMS = 1_000_000
+MAX_LOAD_TEXT = 64 << 20
 MAX_DIAGNOSTICS = 100
 
 MAX_CONDITION_TOKENS = 4096

@@ -83,9 +83,15 @@ class TextBuilder:
     def add_text(self, text: Text) -> None:
         if not text.value:
             return
-        for offset, location in text.marks:
-            if not self._marks or self._marks[-1][1] != location:
-                self._marks.append((self._size + offset, location))
+        marks = text.marks
+        # A built Text never holds two consecutive marks at one location, so only its first mark can repeat
+        # ours; the rest are copied at C speed (a value copied from macro to macro may hold many).
+        skip = 1 if marks and self._marks and self._marks[-1][1] == marks[0][1] else 0
+        if self._size == 0:
+            self._marks.extend(marks[skip:])
+        else:
+            base = self._size
+            self._marks.extend([(base + offset, location) for offset, location in marks[skip:]])
         self._parts.append(text.value)
         self._size += len(text.value)
 
