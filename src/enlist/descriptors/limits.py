@@ -40,8 +40,10 @@ and, per construct or per run:
     MAX_QUOTE            200     characters of descriptor text quoted in one error message
     MAX_MESSAGE          1,000   characters of a !MESSAGE or !ERROR text shown (the rest is counted)
 
-Together they bound one evaluation to roughly a second of CPU and a few hundred MB (measured by
-`tests/test_hostile_descriptors.py`, which runs the worst cases under an address-space limit).
+Together they bound one descriptor, all four passes, to about 2 s of CPU and 100 MB: measured by
+`bench/hostile_descriptors.py` with a descriptor near every bound at once; a file that crosses one bound is
+refused in a tenth to half a second. `tests/test_hostile_descriptors.py` runs each case under an
+address-space limit.
 """
 
 from __future__ import annotations
