@@ -1,4 +1,4 @@
-"""The bounds on what one descriptor may cost (L0-like: imports nothing).
+"""The bounds on what one descriptor, and one load, may cost (L1; imports nothing).
 
 A descriptor comes from whoever wrote the change being built, so a bad one (a runaway macro, an include
 loop, a binary file checked in by mistake, or one written on purpose to hurt a build machine) must end in a
@@ -15,7 +15,7 @@ An *evaluation* is one `dirs` or `sources` file with every file it includes, for
     MAX_LINES           100,000  physical lines read, counting every inclusion
     MAX_BYTES           16 MiB   bytes read, counting every inclusion
     MAX_VALUE           1 MiB    characters of one expansion (a macro value, a !MESSAGE, a condition operand)
-    MAX_EXPANSION       16 MiB   characters produced by all the expansions, where each piece of a value that
+    MAX_EXPANSION       16 Mi    characters produced by all the expansions, where each piece of a value that
                                  comes from another line (a mark, kept for error messages) counts MARK_COST
     MAX_REFERENCES      100,000  `$(NAME)` references and `$` signs expanded
     MAX_MACROS          10,000   distinct macro names assigned
@@ -24,8 +24,8 @@ An *evaluation* is one `dirs` or `sources` file with every file it includes, for
 and, per project, MAX_ITEMS (50,000) entries in all the lists of its `sources` file (SOURCES, INCLUDES,
 TARGETLIBS, ...): the size of the project model that the graph and the planner work on.
 
-What a load keeps is bounded too, because a small descriptor can make a large model (a 300-byte file that
-doubles a macro keeps tens of thousands of entries) and a load keeps every project's:
+What a load keeps is bounded too, because a small descriptor can make a large model (a 250-byte file that
+doubles a macro keeps 32,768 entries) and a load keeps every project's:
 
     MAX_LOAD_ITEMS      1,000,000  list entries kept by all the projects (about 100 MB)
     MAX_LOAD_TEXT       64 Mi      characters of the other macros kept for the planner, all projects
