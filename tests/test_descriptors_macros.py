@@ -203,4 +203,5 @@ def test_include_depth_is_bounded() -> None:
     macros = Macros({}, obj_relative="obj/chk-amd64")
     with pytest.raises(DescriptorError) as info:
         Evaluation(macros, files.get, PathPolicy("/enl")).run("d/sources")
-    assert info.value.render().splitlines()[0] == "d/14.inc:1: !INCLUDE nested deeper than 16 files"
+    chain = " -> ".join(["d/sources", *(f"d/{i}.inc" for i in range(16))])
+    assert info.value.render().splitlines()[0] == f"d/14.inc:1: !INCLUDE nested deeper than 16 files: {chain}"

@@ -246,4 +246,6 @@ def test_hostile_files_are_clear_errors(root: Path) -> None:
     os.symlink("loop.inc", root / "projects/agent/loop.inc")
     with pytest.raises(DescriptorError) as info:
         load(settings(root), CONFIG)
-    assert info.value.render() == "projects/agent/loop.inc: cannot read: Too many levels of symbolic links"
+    assert info.value.render() == (
+        "projects/agent/sources:1: !INCLUDE 'projects/agent/loop.inc': cannot read: Too many levels of symbolic links"
+    )

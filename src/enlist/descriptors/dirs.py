@@ -8,7 +8,8 @@ directory holding a `sources` file is a project; one holding a `dirs` file is wa
 project comes first). The walk is depth-first in file order, which gives the order of `Enlistment.projects`.
 
 Errors, each at the line of the entry: a directory that does not exist, one with neither file, one listed
-twice (also through a symbolic link), and a symbolic link that leads back to a directory being walked.
+twice (also through a symbolic link), a symbolic link that leads back to a directory being walked or out of
+the enlistment, and a directory more than MAX_DIRS_DEPTH levels below the root (`limits`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import posixpath
 from dataclasses import dataclass, field
 
 from enlist.descriptors.context import Context
-from enlist.descriptors.evaluator import Evaluation
+from enlist.descriptors.evaluator import Evaluation, capped
+from enlist.descriptors.limits import MAX_DIRS_DEPTH, quote
 from enlist.descriptors.macros import Macros
 from enlist.descriptors.paths import PathPolicy, is_under
 from enlist.descriptors.text import Text, words
@@ -46,6 +48,7 @@ class Walker:
         self.walk = Walk()
         self.visited: dict[str, str] = {}  # identity -> path first walked
         self.listed: dict[str, Location] = {}  # path -> where it was listed
+        self.root_identity = tree.identity("")
 
     def run(self) -> Walk:
         if self.tree.kind("dirs") is not Kind.FILE:
@@ -58,6 +61,12 @@ class Walker:
         return self.walk
 
     def _directory(self, path: str, stack: tuple[str, ...], listed_at: Location) -> None:
+        if len(stack) > MAX_DIRS_DEPTH:
+            raise DescriptorError(
+                f"'{path}' is nested deeper than {MAX_DIRS_DEPTH} directories below the root",
+                location=listed_at,
+                hint="is a dirs file listing a directory that leads back into itself?",
+            )
         identity = self.tree.identity(path)
         if identity in stack:
             raise DescriptorError(
@@ -69,6 +78,12 @@ class Walker:
                 f"'{path}' is the same directory as '{self.visited[identity]}': it is listed twice",
                 location=listed_at,
                 hint="list each directory once (a symbolic link made two names for it)",
+            )
+        if path and not is_under(identity, self.root_identity):
+            raise DescriptorError(
+                f"'{path}' leads outside the enlistment, to {identity}, through a symbolic link",
+                location=listed_at,
+                hint="list directories of the enlistment; a symbolic link may not lead elsewhere",
             )
         self.visited[identity] = path
         has_sources = self.tree.kind(_join(path, "sources")) is Kind.FILE
@@ -103,7 +118,7 @@ class Walker:
         paths = PathPolicy(self.context.root, self.context.package_roots)
         evaluation = Evaluation(macros, self.tree.read, paths, strict=self.context.strict)
         evaluation.run(file)
-        self.walk.diagnostics += evaluation.diagnostics
+        self.walk.diagnostics += capped(evaluation.diagnostics, evaluation.truncated, file)
         self.walk.files += evaluation.files
         return evaluation
 
@@ -112,14 +127,14 @@ class Walker:
         parts = entry.split("/")
         if word.startswith(("/", "\\")) or ":" in word or any(p in ("", ".", "..") for p in parts):
             raise DescriptorError(
-                f"{key} entry '{word}' is not a subdirectory",
+                f"{key} entry '{quote(word)}' is not a subdirectory",
                 location=location,
                 hint="entries name directories below this dirs file, e.g. lib or lib\\test",
             )
         child = _join(path, posixpath.normpath(entry))
         if child in self.listed:
             raise DescriptorError(
-                f"'{word}' is listed twice",
+                f"'{quote(word)}' is listed twice",
                 location=location,
                 hint=f"it is already listed at {self.listed[child]}",
             )
@@ -127,7 +142,7 @@ class Walker:
         kind = self.tree.kind(child)
         if kind is not Kind.DIR:
             what = "does not exist" if kind is Kind.MISSING else "is not a directory"
-            raise DescriptorError(f"{key} names '{word}', but '{child}' {what}", location=location)
+            raise DescriptorError(f"{key} names '{quote(word)}', but '{quote(child)}' {what}", location=location)
         return child
 
 

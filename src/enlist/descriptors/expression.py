@@ -12,7 +12,8 @@ Macro references are expanded inside operands, so each reference yields one valu
 operand is a number when it reads as a decimal or 0x integer and was not quoted; two numbers compare as
 numbers, anything else as strings (then only `==` and `!=`). As a condition, a number is true when non-zero
 and a string when non-empty. `EXIST()` is refused: a descriptor's meaning must not depend on the state of the
-disk.
+disk. Bounds (`limits`): MAX_CONDITION_TOKENS tokens, MAX_CONDITION_DEPTH levels of nesting, integers of at
+most MAX_INTEGER_DIGITS digits, and operands expanded within the evaluation's expansion budget.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import re
 from dataclasses import dataclass
 
 from enlist.descriptors.lexer import Logical
-from enlist.descriptors.macros import Macros, reference
+from enlist.descriptors.limits import MAX_CONDITION_DEPTH, MAX_CONDITION_TOKENS, MAX_INTEGER_DIGITS, quote
+from enlist.descriptors.macros import Macros, check, reference, spend
 from enlist.descriptors.text import TextBuilder
-from enlist.errors import DescriptorError
+from enlist.errors import DescriptorError, Location
 
 OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")")
 INTEGER_RE = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)")
-MAX_DEPTH = 64
+MAX_DEPTH = MAX_CONDITION_DEPTH
 Value = int | str
 
 
@@ -47,6 +49,10 @@ def tokenize(logical: Logical, start: int, macros: Macros) -> list[Token]:
         if c.isspace():
             i += 1
             continue
+        if len(tokens) >= MAX_CONDITION_TOKENS:
+            raise DescriptorError(
+                f"condition longer than {MAX_CONDITION_TOKENS} tokens", location=logical.location_at(i)
+            )
         op = next((o for o in OPERATORS if text.startswith(o, i)), None)
         if op:
             tokens.append(Token("op", op))
@@ -59,26 +65,33 @@ def tokenize(logical: Logical, start: int, macros: Macros) -> list[Token]:
             i = close + 1
         else:
             end = _word_end(text, i)
+            location = logical.location_at(i)
+            if end == i:  # a lone `=`, `&` or `|`: neither an operator nor part of a word
+                raise DescriptorError(
+                    f"unexpected '{c}' in condition",
+                    location=location,
+                    hint="compare with == or !=, combine with && or ||",
+                )
             word = text[i:end]
             if "$" in word:
                 expanded = _expand(logical, i, end, macros)
-                tokens.append(Token("value", word, _number_or_string(expanded)))
+                tokens.append(Token("value", word, _number_or_string(expanded, location)))
             else:
-                tokens.append(Token("name", word, _number_or_string(word)))
+                tokens.append(Token("name", word, _number_or_string(word, location)))
             i = end
     tokens.append(Token("end", ""))
     return tokens
 
 
+# A bare word runs to a space, a quote or an operator character; a `$(...)` inside it is taken whole (an
+# unterminated one to the end of the line: reference() reports it). Unrolled and possessive, so that the
+# regex engine keeps no backtracking state per character of a hostile multi-megabyte word.
+WORD_RE = re.compile(r'[^\s"!=<>&|()$]*+(?:\$(?:\([^)]*+(?:\)|\Z))?+[^\s"!=<>&|()$]*+)*+')
+
+
 def _word_end(text: str, i: int) -> int:
-    n = len(text)
-    while i < n and not text[i].isspace() and text[i] not in '"!=<>&|()':
-        if text.startswith("$(", i):
-            close = text.find(")", i)
-            i = n if close < 0 else close + 1  # unterminated: reference() reports it
-        else:
-            i += 1
-    return i
+    match = WORD_RE.match(text, i)
+    return match.end() if match else i
 
 
 def _expand(logical: Logical, start: int, end: int, macros: Macros) -> str:
@@ -91,15 +104,25 @@ def _expand(logical: Logical, start: int, end: int, macros: Macros) -> str:
             out.add(text[i:end], logical.location)
             break
         out.add(text[i:dollar], logical.location)
+        macros.count_reference(logical, dollar)
         value, i = reference(logical, dollar, macros, on_undefined=None, out=out)
         out.add_text(value)
+        check(macros, logical.location, out.size, out.cost)
+    spend(out, macros, logical.location)
     return out.build().value
 
 
-def _number_or_string(text: str) -> Value:
-    if INTEGER_RE.fullmatch(text):
-        return int(text, 16) if "x" in text.lower() else int(text, 10)
-    return text
+def _number_or_string(text: str, location: Location) -> Value:
+    if not INTEGER_RE.fullmatch(text):
+        return text
+    digits = len(text.lstrip("+-").removeprefix("0x").removeprefix("0X"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise DescriptorError(
+            f"integer '{quote(text)}' has more than {MAX_INTEGER_DIGITS} digits",
+            location=location,
+            hint='to compare it as text, quote both sides: "$(X)" == "..."',
+        )
+    return int(text, 16) if "x" in text.lower() else int(text, 10)
 
 
 class Parser:
@@ -170,7 +193,7 @@ class Parser:
             }
             return int(results[op])
         if op not in ("==", "!="):
-            raise self.error(f"'{op}' compares numbers, not strings ({left!r} {op} {right!r})")
+            raise self.error(f"'{op}' compares numbers, not strings ({quote(repr(left))} {op} {quote(repr(right))})")
         return int((str(left) == str(right)) == (op == "=="))
 
     def unary(self) -> Value:
@@ -215,7 +238,7 @@ def truth(value: Value) -> bool:
 
 
 def _describe(token: Token) -> str:
-    return "the end of the line" if token.kind == "end" else f"'{token.text}'"
+    return "the end of the line" if token.kind == "end" else f"'{quote(token.text)}'"
 
 
 def evaluate(logical: Logical, start: int, macros: Macros) -> bool:

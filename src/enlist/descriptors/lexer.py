@@ -24,7 +24,7 @@ import operator
 import re
 from dataclasses import dataclass
 
-from enlist.descriptors.tree import MAX_FILE_BYTES
+from enlist.descriptors.limits import MAX_FILE_BYTES
 from enlist.errors import DescriptorError, Location
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -46,6 +46,10 @@ DIRECTIVES = (
 DIRECTIVE_RE = re.compile(r"!\s*([A-Za-z]+)(?:\s+(IF|IFDEF|IFNDEF)\b)?(.*)", re.DOTALL | re.IGNORECASE)
 
 FIRST = operator.itemgetter(0)
+BOM = b"\xef\xbb\xbf"
+# C0 controls but tab, LF, VT, FF, CR; DEL; C1 controls. Refused: they are binary data, and echoed in an
+# error message they would be terminal escape sequences.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,41 +91,61 @@ Statement = Assignment | Directive
 
 
 def decode(data: bytes, file: str) -> str:
+    """The text of a descriptor, with LF line ends; refuses a file over MAX_FILE_BYTES, and binary data (NUL
+    and other control characters but tab, form feed and vertical tab) or bytes that are not UTF-8 at the
+    line of the first bad one."""
     if len(data) > MAX_FILE_BYTES:
         raise DescriptorError(
             f"file is too large (over {MAX_FILE_BYTES} bytes)",
             location=Location(file),
             hint="descriptors are small text files; is this the right file?",
         )
-    if b"\0" in data:
-        line = data[: data.index(b"\0")].count(b"\n") + 1
-        raise DescriptorError("binary data (a NUL byte) in a descriptor", location=Location(file, line))
+    body = data[len(BOM) :] if data.startswith(BOM) else data
     try:
-        text = data.decode("utf-8-sig")
+        text = _lines(body.decode("utf-8"))
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
+        valid = _lines(body[: e.start].decode("utf-8"))
+        _refuse_control(valid, file)
         raise DescriptorError(
-            "not valid UTF-8", location=Location(file, line), hint="save the file as UTF-8"
+            "not valid UTF-8", location=Location(file, valid.count("\n") + 1), hint="save the file as UTF-8"
         ) from e
+    _refuse_control(text, file)
+    return text
+
+
+def _lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _refuse_control(text: str, file: str) -> None:
+    found = CONTROL_RE.search(text)
+    if found is None:
+        return
+    char = found.group()
+    what = "a NUL byte" if char == "\0" else f"control character U+{ord(char):04X}"
+    raise DescriptorError(
+        f"binary data ({what}) in a descriptor",
+        location=Location(file, text.count("\n", 0, found.start()) + 1),
+        hint="a descriptor is a UTF-8 text file; is this the right file?",
+    )
 
 
 def strip_comment(line: str) -> str:
     """Drop a `#` comment; `^#` is a literal `#`."""
-    if "#" not in line:
+    hash_ = line.find("#")
+    if hash_ < 0:
         return line
     out: list[str] = []
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if c == "^" and i + 1 < len(line) and line[i + 1] == "#":
-            out.append("#")
-            i += 2
+    start = 0
+    while hash_ >= 0:
+        if hash_ > start and line[hash_ - 1] == "^":
+            out.append(line[start : hash_ - 1] + "#")
+            start = hash_ + 1
+            hash_ = line.find("#", start)
             continue
-        if c == "#":
-            break
-        out.append(c)
-        i += 1
+        out.append(line[start:hash_])
+        return "".join(out)
+    out.append(line[start:])
     return "".join(out)
 
 

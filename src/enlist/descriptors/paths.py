@@ -15,6 +15,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from enlist.descriptors.limits import quote
 from enlist.errors import DescriptorError, Location
 
 DRIVE_RE = re.compile(r"^[A-Za-z]:/")
@@ -30,7 +31,7 @@ class PathPolicy:
         path = raw.replace("\\", "/")
         if DRIVE_RE.match(path):
             raise DescriptorError(
-                f"{what} '{raw}' is a Windows absolute path",
+                f"{what} '{quote(raw)}' is a Windows absolute path",
                 location=location,
                 hint="write paths relative to the project or from $(PROJROOT)",
             )
@@ -41,7 +42,7 @@ class PathPolicy:
             return self._absolute(joined, raw, location, what)
         if joined == ".." or joined.startswith("../"):
             raise DescriptorError(
-                f"{what} '{raw}' is outside the enlistment",
+                f"{what} '{quote(raw)}' is outside the enlistment",
                 location=location,
                 hint="a descriptor may name files of its enlistment and of restored packages only",
             )
@@ -58,7 +59,7 @@ class PathPolicy:
             if path == package or path.startswith(package + "/"):
                 return path
         raise DescriptorError(
-            f"{what} '{raw}' is outside the enlistment",
+            f"{what} '{quote(raw)}' is outside the enlistment",
             location=location,
             hint="a descriptor may name files of its enlistment and of restored packages only",
         )

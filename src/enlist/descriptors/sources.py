@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from enlist.descriptors.context import APPENDABLE, Context
-from enlist.descriptors.evaluator import Evaluation, Reader
+from enlist.descriptors.evaluator import Evaluation, Reader, capped
+from enlist.descriptors.limits import MAX_ITEMS, quote
 from enlist.descriptors.macros import Macros
 from enlist.descriptors.paths import PathPolicy, is_under, platform_name
 from enlist.descriptors.text import Text, words
@@ -79,12 +80,21 @@ class Keys:
         self.descriptor = f"{project_dir}/sources" if project_dir else "sources"
         self.paths = PathPolicy(context.root, context.package_roots)
         self.protect = tuple(r for r in (context.root, *context.package_roots) if any(c.isspace() for c in r))
+        self.count = 0  # list entries read so far (limits.MAX_ITEMS)
 
     def text(self, key: str) -> Text:
         return self.evaluations[KEY_PASS[key]].macros.get(key) or Text("")
 
     def words(self, key: str, separators: str = "") -> Iterator[tuple[str, Location]]:
-        yield from words(self.text(key), separators, self.protect)
+        for word, location in words(self.text(key), separators, self.protect):
+            self.count += 1
+            if self.count > MAX_ITEMS:
+                raise DescriptorError(
+                    f"over {MAX_ITEMS} list entries in one descriptor (at {key})",
+                    location=location,
+                    hint="split a project this large into several projects",
+                )
+            yield word, location
 
     def items(self, key: str) -> tuple[Item, ...]:
         return tuple(Item(word, location) for word, location in self.words(key) if word)
@@ -107,10 +117,14 @@ def evaluate_project(project_dir: str, read: Reader, context: Context) -> Evalua
         evaluations.update(dict.fromkeys((Pass.PASS0, Pass.PASS2, Pass.POSTBUILD), evaluations[Pass.PASS1]))
     keys = Keys(evaluations, context, project_dir)
     project = _project(keys)
-    diagnostics = {d.sort_key: d for e in evaluations.values() for d in e.diagnostics}
-    diagnostics.update({d.sort_key: d for d in _near_misses(evaluations[Pass.PASS1].macros)})
-    files = dict.fromkeys(f for e in evaluations.values() for f in e.files)
-    return EvaluatedProject(project, tuple(diagnostics[k] for k in sorted(diagnostics)), tuple(files))
+    distinct = {id(e): e for e in evaluations.values()}.values()  # a pass may share another's evaluation
+    diagnostics = capped(
+        [*(d for e in distinct for d in e.diagnostics), *_near_misses(evaluations[Pass.PASS1].macros)],
+        any(e.truncated for e in distinct),
+        keys.descriptor,
+    )
+    files = dict.fromkeys(f for e in distinct for f in e.files)
+    return EvaluatedProject(project, diagnostics, tuple(files))
 
 
 def _evaluate(project_dir: str, read: Reader, context: Context, pass_: Pass) -> Evaluation:
@@ -171,7 +185,7 @@ def _target_type(keys: Keys) -> tuple[TargetType, Location]:
     word, location = found[0]
     if len(found) > 1 or word.upper() not in TargetType.__members__:
         raise DescriptorError(
-            f"unknown TARGETTYPE '{keys.text('TARGETTYPE').value}'",
+            f"unknown TARGETTYPE '{quote(keys.text('TARGETTYPE').value)}'",
             location=location,
             hint="one of PROGRAM, LIBRARY, DYNLINK, NOTARGET",
         )
@@ -191,7 +205,7 @@ def _target_name(keys: Keys, target_type: TargetType) -> tuple[str | None, Locat
     word, location = found[0]
     if len(found) > 1 or not TARGETNAME_RE.fullmatch(word):
         raise DescriptorError(
-            f"bad TARGETNAME '{keys.text('TARGETNAME').value}'",
+            f"bad TARGETNAME '{quote(keys.text('TARGETNAME').value)}'",
             location=location,
             hint="one word of letters, digits, '_', '.', '+', '-', without a path or an extension",
         )
@@ -206,7 +220,7 @@ def _sources(keys: Keys) -> tuple[SourceFile, ...]:
         path = keys.path(word, location, "SOURCES")
         if path in seen:
             raise DescriptorError(
-                f"'{word}' is listed twice in SOURCES",
+                f"'{quote(word)}' is listed twice in SOURCES",
                 location=location,
                 hint=f"it is already at {seen[path]}",
             )
@@ -235,7 +249,7 @@ def _publish(keys: Keys, pass_: Pass) -> Iterator[Publish]:
     stray = next((i for i, c in enumerate(rest) if not (c.isspace() or c == ";")), None)
     if stray is not None:
         raise DescriptorError(
-            f"{key}: expected {{src=dest}} pairs, found '{text.value[stray:].split()[0]}'",
+            f"{key}: expected {{src=dest}} pairs, found '{quote(text.value[stray:].split()[0])}'",
             location=text.location_at(stray),
             hint=f"write {key} = {{$(O)\\name.lib=$(PUBLIC_ROOT)\\lib\\name.lib}}",
         )
@@ -244,13 +258,13 @@ def _publish(keys: Keys, pass_: Pass) -> Iterator[Publish]:
         src, equals, dest = match.group(1).partition("=")
         if not equals or not src.strip() or not dest.strip():
             raise DescriptorError(
-                f"{key}: expected {{src=dest}}, found '{match.group(0)}'", location=location
+                f"{key}: expected {{src=dest}}, found '{quote(match.group(0))}'", location=location
             )
         src_path = platform_name(keys.path(src.strip(), location, key))
         dest_path = platform_name(keys.path(dest.strip(), location, key))
         if not is_under(dest_path, public) or dest_path == public:
             raise DescriptorError(
-                f"{key}: destination '{dest_path}' is not under $(PUBLIC_ROOT) ({public})",
+                f"{key}: destination '{quote(dest_path)}' is not under $(PUBLIC_ROOT) ({public})",
                 location=location,
                 hint="publish into the public tree, e.g. $(PUBLIC_ROOT)\\inc\\name.h",
             )

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from enlist.descriptors.limits import MARK_COST
 from enlist.errors import Location
 
 NOWHERE = Location("<predefined>", 0)
@@ -60,6 +61,11 @@ class TextBuilder:
     def size(self) -> int:
         return self._size
 
+    @property
+    def cost(self) -> int:
+        """What the text built so far costs against the expansion budget (see `limits`)."""
+        return self._size + MARK_COST * len(self._marks)
+
     def last_char(self) -> str:
         for part in reversed(self._parts):
             if part:
@@ -77,9 +83,15 @@ class TextBuilder:
     def add_text(self, text: Text) -> None:
         if not text.value:
             return
-        for offset, location in text.marks:
-            if not self._marks or self._marks[-1][1] != location:
-                self._marks.append((self._size + offset, location))
+        marks = text.marks
+        # A built Text never holds two consecutive marks at one location, so only its first mark can repeat
+        # ours; the rest are copied at C speed (a value copied from macro to macro may hold many).
+        skip = 1 if marks and self._marks and self._marks[-1][1] == marks[0][1] else 0
+        if self._size == 0:
+            self._marks.extend(marks[skip:])
+        else:
+            base = self._size
+            self._marks.extend([(base + offset, location) for offset, location in marks[skip:]])
         self._parts.append(text.value)
         self._size += len(text.value)
 
@@ -104,9 +116,11 @@ def substitute(text: Text, old: str, new: str, location: Location) -> Text:
 def slice_text(text: Text, start: int, end: int) -> Text:
     if start >= end:
         return Text("")
-    marks = [(0, text.location_at(start))]
-    marks += [(offset - start, loc) for offset, loc in text.marks if start < offset < end]
-    return Text(text.value[start:end], tuple(marks))
+    marks = text.marks
+    first = bisect.bisect_right(marks, start, key=FIRST)  # the marks strictly inside (start, end)
+    last = bisect.bisect_left(marks, end, lo=first, key=FIRST)
+    inside = [(offset - start, loc) for offset, loc in marks[first:last]]
+    return Text(text.value[start:end], ((0, text.location_at(start)), *inside))
 
 
 def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> Iterator[tuple[str, Location]]:
@@ -115,12 +129,44 @@ def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> It
 
     Strings in `protect` (absolute roots that contain spaces, such as an enlistment under `My Projects`) are
     never split: `$(PROJROOT)\\a.c` stays one word wherever the enlistment lives.
+
+    One regex finds the words, at C speed whatever the value holds (a value is up to `limits.MAX_VALUE`
+    characters of anything); `_words_slowly` says what it means, and still serves a root that contains a
+    quote or a backslash.
     """
-    value = text.value
-    if '"' not in value and not protect:  # the common case, at C speed
-        for match in _word_re(separators).finditer(value):
-            yield match.group(), text.location_at(match.start())
+    if any('"' in p or "\\" in p for p in protect):
+        yield from _words_slowly(text, separators, protect)
         return
+    value = text.value
+    quoted = '"' in value
+    for match in _word_re(separators, protect, quoted).finditer(value):
+        word = match.group()
+        yield (_unquote(word) if quoted else word), text.location_at(match.start())
+
+
+def _unquote(word: str) -> str:
+    """Drop the quotes of a word; `\\"` is a literal quote (paired left to right, as `_words_slowly` does)."""
+    if '"' not in word:
+        return word
+    if "\0" in word:  # the placeholder below; descriptors cannot hold NUL, other callers might
+        return re.sub(r'\\"|"', lambda m: '"' if len(m.group()) == 2 else "", word)
+    return word.replace('\\"', "\0").replace('"', "").replace("\0", '"')
+
+
+@functools.cache
+def _word_re(separators: str, protect: tuple[str, ...] = (), quoted: bool = False) -> re.Pattern[str]:
+    plain = r"[^\s" + re.escape(separators) + ("\"" if quoted else "") + "]"
+    if not quoted and not protect:
+        return re.compile(plain + "+")
+    units = [r'\\"', *(re.escape(p) for p in protect)]
+    if quoted:
+        units.append(r'"(?:\\"|[^"])*+(?:"|\Z)')  # an unterminated quote runs to the end
+    # Possessive: a word never gives back what it took, so the engine keeps no backtracking state.
+    return re.compile("(?:" + "|".join([*units, plain]) + ")++")
+
+
+def _words_slowly(text: Text, separators: str, protect: tuple[str, ...]) -> Iterator[tuple[str, Location]]:
+    value = text.value
     i, n = 0, len(value)
     while i < n:
         while i < n and (value[i].isspace() or value[i] in separators):
@@ -147,8 +193,3 @@ def words(text: Text, separators: str = "", protect: tuple[str, ...] = ()) -> It
                 chars.append(c)
             i += 1
         yield "".join(chars), text.location_at(start)
-
-
-@functools.cache
-def _word_re(separators: str) -> re.Pattern[str]:
-    return re.compile(r"[^\s" + re.escape(separators) + "]+") if separators else re.compile(r"\S+")

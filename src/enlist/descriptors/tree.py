@@ -7,7 +7,9 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
-MAX_FILE_BYTES = 4 << 20  # real descriptors are a few kB; this bounds what a hostile file can cost
+from enlist.descriptors.limits import MAX_FILE_BYTES
+
+__all__ = ["MAX_FILE_BYTES", "Escape", "Kind", "Tree"]
 
 
 class Kind(enum.Enum):
@@ -17,13 +19,25 @@ class Kind(enum.Enum):
     OTHER = "other"  # a device, a socket, a link that cannot be followed (loop)
 
 
+class Escape(Exception):
+    """Raised by `Tree.read` for a file whose real path (symbolic links resolved) is outside the enlistment
+    and outside every package tree: a descriptor may not read it, whatever name leads to it."""
+
+    def __init__(self, path: str, real: str) -> None:
+        super().__init__(f"{path} leads to {real}")
+        self.path = path
+        self.real = real
+
+
 class Tree(Protocol):
     """Paths are enlistment-relative POSIX ("" is the root), or absolute inside a package tree."""
 
     def kind(self, path: str) -> Kind: ...
 
     def read(self, path: str) -> bytes | None:
-        """The bytes of a file; None when there is no such file."""
+        """The bytes of a file; None when there is no such file. Raises `Escape` for a file that leads
+        outside, and `DescriptorError` (at the file) for one that cannot be a descriptor (too large, not a
+        regular file)."""
         ...
 
     def identity(self, path: str) -> str:

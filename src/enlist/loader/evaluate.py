@@ -29,7 +29,7 @@ def evaluate(
         generators=inputs["generators"],
         strict=inputs["strict"],
     )
-    tree = DiskTree(root, started_ns)
+    tree = DiskTree(root, started_ns, inputs["package_roots"])
     with gc_paused():
         enlistment = evaluate_enlistment(tree, context, selection)
         provided = inputs["public_provided"]
