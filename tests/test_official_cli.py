@@ -110,7 +110,7 @@ def test_a_named_feed_needs_an_upload_url_unless_it_is_a_folder(enlistment: Path
         '[feeds.share]\nurl = "../share"\n\n[feeds.web]\nurl = "http://127.0.0.1:9/packages/"\n\n'
         '[feeds.index]\nurl = "http://127.0.0.1:9/packages/"\nupload = "http://127.0.0.1:9/"\n'
     )
-    assert official.resolve_target(enlistment, "share") == official.FolderTarget((enlistment / "../share").absolute())
+    assert official.resolve_target(enlistment, "share") == official.FolderTarget(enlistment.parent / "share")
     target = official.resolve_target(enlistment, "index")
     assert (target.upload, target.files) == ("http://127.0.0.1:9/", "http://127.0.0.1:9/packages/")  # type: ignore[union-attr]
     with pytest.raises(InputError, match="feed 'web' takes no uploads"):

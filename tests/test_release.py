@@ -263,3 +263,20 @@ def test_a_damaged_feed_index_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentFault, match="is not a package index"):
         publish_folder(read_drop(drop_at(root)), feed)
     assert (feed / "index.json").read_text() == "{not json"
+
+
+@pytest.mark.parametrize("file", ["../outside.tar.gz", "/abs.tar.gz", "a//b.tar.gz", "a\\\\b.tar.gz"])
+def test_an_index_naming_a_file_outside_the_feed_is_not_an_index(file: str) -> None:
+    entry = {"name": "x", "version": "1", "config": CONFIG, "commit": "", "file": file, "sha256": "", "metadata": "m"}
+    with pytest.raises(ValueError, match="is not a relative path in the feed"):
+        Index.parse(json.dumps({"format": 1, "packages": [entry]}))
+
+
+def test_a_newer_entry_of_the_same_package_replaces_the_older_in_an_index() -> None:
+    def entry(sha: str) -> dict[str, str]:
+        return {"name": "x", "version": "1", "config": CONFIG, "commit": "", "file": "x.tgz", "sha256": sha,
+                "metadata": "x.json"}
+
+    old = Index.parse(json.dumps({"format": 1, "packages": [entry("a")]}))
+    new = Index.parse(json.dumps({"format": 1, "packages": [entry("b")]}))
+    assert [p.sha256 for p in old.merged(new).packages] == ["b"]

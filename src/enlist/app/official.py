@@ -15,6 +15,7 @@ An official build is what a lab makes and ships (docs/official.md):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from enlist import workspace
 from enlist.app.build import run_build
 from enlist.app.planning import PACKAGE_NAMES, after_build
 from enlist.errors import EnvironmentFault, InputError
+from enlist.model.packages import FeedKind
 from enlist.model.revision import Revision
 from enlist.packagesfile import normalize_name
 from enlist.release.folder import publish_folder
@@ -79,11 +81,13 @@ def drop_dir(root: Path, config: str) -> Path:
 
 def package(root: Path, config: str, built_from: Revision) -> Drop:
     """Package the published files of the official build just made (call it holding the tree's lock)."""
-    after = require_clean(root)
-    if after.commit != built_from.commit:
+    after = revision(root)  # untracked files may appear now: the build's outputs, wherever they are
+    if after.commit != built_from.commit or after.dirty:
+        changed = [line for line in differences(root) or [] if not line.startswith("??")]
+        listed = "".join(f"\n  {line}" for line in changed[:SHOWN])
         raise InputError(
-            f"the tree moved from commit {built_from.commit[:12]} to {after.commit[:12]} during the official "
-            "build; nothing was packaged",
+            f"the checkout changed during the official build (commit {built_from.commit[:12]} -> "
+            f"{after.commit[:12] or 'none'}); nothing was packaged{listed}",
             hint="build again once nothing else changes the checkout",
         )
     out = root / "out" / config
@@ -140,7 +144,7 @@ def resolve_target(root: Path, feed: str) -> Target:
         spec = named[feed]
         if spec.upload is not None:
             return UploadTarget(name=spec.name, upload=spec.upload, files=spec.url)
-        if spec.kind.value == "folder" and spec.url is not None:
+        if spec.kind is FeedKind.FOLDER and spec.url is not None:
             return FolderTarget(_folder(root, spec.url))
         raise InputError(
             f"feed '{feed}' takes no uploads",
@@ -163,7 +167,7 @@ def _folder(base: Path, url: str) -> Path:
         import urllib.request
 
         return Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-    return (base / url).absolute()
+    return Path(os.path.abspath(base / url))
 
 
 def publish(drop: Drop, target: Target) -> str:

@@ -16,9 +16,10 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from enlist import digest
 from enlist.errors import EnvironmentFault, InputError
@@ -96,24 +97,21 @@ def _write_index(feed: Path, index: Index) -> None:
 
 
 def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with source.open("rb") as src, tmp.open("xb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with source.open("rb") as src:
+        _install(target, lambda out: shutil.copyfileobj(src, out, 1 << 20))
 
 
 def _replace(target: Path, data: bytes) -> None:
+    _install(target, lambda out: out.write(data))
+
+
+def _install(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write `target` under a temporary name in its directory, flush it to disk, rename it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with tmp.open("xb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)

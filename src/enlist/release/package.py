@@ -101,16 +101,20 @@ class Index:
             raise ValueError(f"malformed entry: {e}") from e
         return cls(packages, manifests)
 
-    def merged(self, other: Index) -> Index:
-        return Index(
-            tuple(sorted(set(self.packages) | set(other.packages))),
-            tuple(sorted(set(self.manifests) | set(other.manifests))),
-        )
+    def merged(self, newer: Index) -> Index:
+        """This index with the entries of `newer`, which replace any of the same name, version and config."""
+        packages = {(p.name, p.version, p.config): p for p in (*self.packages, *newer.packages)}
+        manifests = {(m.enlistment, m.version, m.config): m for m in (*self.manifests, *newer.manifests)}
+        return Index(tuple(sorted(packages.values())), tuple(sorted(manifests.values())))
 
 
 def _strings(entry: Any) -> dict[str, str]:
     if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
         raise ValueError("an index entry must be an object of strings")
+    for key in ("file", "metadata"):
+        parts = entry.get(key, "x").split("/")
+        if entry.get(key, "x").startswith("/") or ".." in parts or "" in parts or "\\" in entry.get(key, ""):
+            raise ValueError(f"{key} {entry[key]!r} is not a relative path in the feed")
     return entry
 
 
