@@ -189,13 +189,20 @@ def test_publishing_to_an_index_server_with_a_password_and_consuming_from_it(
         named = produced.root / "buildconf/packages.toml"
         original = named.read_text()
         named.write_text(original + f'\n[feeds.index]\nurl = "{index.files}"\nupload = "{index.root}"\n')
+        env = {"ENLIST_FEED_INDEX_USERNAME": USER, "ENLIST_FEED_INDEX_PASSWORD": SECRET}
         try:
-            env = {"ENLIST_FEED_INDEX_USERNAME": USER, "ENLIST_FEED_INDEX_PASSWORD": SECRET}
             again = produced.run("publish", "index", **env)
+            assert again.returncode == 0, again.stderr
+            assert "to feed 'index': 0 files added, 5 already there" in again.stdout
+            (index.folder / "agent-1.0.7-chk-amd64.tar.gz").write_bytes(b"not what the lab built")
+            (index.folder / "tracker-1.0.7-chk-amd64.tar.gz").unlink()
+            conflict = produced.run("publish", "index", **env)
         finally:
             named.write_text(original)
-        assert again.returncode == 0, again.stderr
-        assert "to feed 'index': 0 files added, 5 already there" in again.stdout
+        assert conflict.returncode == 2
+        assert "feed 'index' already holds other bytes for 1 of these files; nothing was uploaded:\n" in conflict.stderr
+        assert "  agent-1.0.7-chk-amd64.tar.gz\n" in conflict.stderr
+        assert not (index.folder / "tracker-1.0.7-chk-amd64.tar.gz").exists()
         toml = (CONSUMER / "buildconf/packages.toml").read_text()
         toml = toml.replace('url = "../feed"', f'url = "{index.files}"').replace(
             'file = "{name}/{version}/{name}-{version}-chk-amd64.tar.gz"', 'file = "{name}-{version}-chk-amd64.tar.gz"'

@@ -122,6 +122,8 @@ class _Uploader:
 
         response = self._with_retries("POST", self.url, attempt)
         if response.status_code == 409:
+            if self.files is not None and self._remote_digest(path.name) == _sha256(path):
+                return  # an earlier attempt got through before its answer was lost
             raise InputError(
                 f"the feed '{self.target.name}' already holds {path.name}",
                 hint="a published version never changes: build again with a new --build-number (give the "
