@@ -213,9 +213,14 @@ def test_publishing_to_an_index_server_with_a_password_and_consuming_from_it(
         assert "slot 0: alpha" in built.stdout
 
 
-def test_a_new_build_number_changes_only_the_stamp_and_what_links_it(produced: Produced) -> None:
-    second = produced.root.with_name("sample-build-8")
-    shutil.copytree(produced.root, second, symlinks=True)
+def test_the_same_build_elsewhere_ships_the_same_bytes_and_a_new_number_changes_only_stamp_and_links(
+    produced: Produced,
+) -> None:
+    second = produced.root.parent / "elsewhere" / "a deeper" / "clone"
+    subprocess.run(["git", "clone", "-q", str(produced.root), str(second)], check=True)
+    same = produced.run("build", "--official", "--build-number", "7", "--publish", str(produced.feed), cwd=second)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "0 files added, 13 already there" in same.stdout  # byte-identical packages and manifest
     done = produced.run("build", "--official", "--build-number", "8", cwd=second)
     assert done.returncode == 0, done.stdout + done.stderr
     before = state.load(state.state_dir(produced.root, CONFIG))
