@@ -94,7 +94,19 @@ BAD = [
         "unknown feed key",
         '[feeds.x]\nkind = "pypi"\nmirror = "y"\n',
         f"{SHOWN}:3: feed 'x': unknown key 'mirror'\n"
-        "  hint: a feed has `kind` (folder, http, pypi) and `url`",
+        "  hint: a feed has `kind` (folder, http, pypi), `url` and, to publish to it over HTTP, `upload`",
+    ),
+    (
+        "upload that is no URL",
+        '[feeds.x]\nurl = "../feed"\nupload = "//share/feed"\n',
+        f"{SHOWN}:3: feed 'x': `upload` must be an http:// or https:// URL\n"
+        "  hint: the URL that accepts uploads (the PyPI upload API), e.g. the root of a pypiserver",
+    ),
+    (
+        "unknown provides",
+        PKG + 'provides = "private"\n',
+        f"{SHOWN}:8: package 're2c': unknown provides 'private'\n"
+        '  hint: provides = "public" overlays the package\'s published tree on $(PUBLIC_ROOT)',
     ),
     (
         "package without version",
@@ -110,7 +122,7 @@ BAD = [
         "unknown package key",
         PKG + 'sha = "x"\n',
         f"{SHOWN}:8: package: unknown key 'sha'\n"
-        "  hint: a package has env, feed, file, name, path, platforms, version",
+        "  hint: a package has env, feed, file, name, path, platforms, provides, version",
     ),
     (
         "file on a pypi feed",

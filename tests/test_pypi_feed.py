@@ -2,90 +2,24 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from enlist.toolcache import check
+from indexserver import SECRET, USER, IndexServer
 from toolcache_support import Enlistment, make_zip, sha256_of
 
-USER, SECRET = "builder", "pyp1-s3cret-value"
 PLATFORMS = 'platforms = ["linux-x86_64", "macos-arm64"]\n'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Index:
-    def __init__(self, folder: Path, port: int) -> None:
-        self.folder = folder
-        self.port = port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/simple/"
-
-    @property
-    def url_with_credentials(self) -> str:
-        return f"http://{USER}:{SECRET}@127.0.0.1:{self.port}/simple/"
+Index = IndexServer
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
-    root = tmp_path_factory.mktemp("index")
-    folder = root / "packages"
-    folder.mkdir()
-    with warnings.catch_warnings():  # passlib imports the deprecated crypt module
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from passlib.apache import HtpasswdFile
-    htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
-    htpasswd.set_password(USER, SECRET)
-    htpasswd.save()
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pypiserver",
-            "run",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--disable-fallback",
-            "-a",
-            "download,list,update",
-            "-P",
-            str(root / "htpasswd"),
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        index = Index(folder, port)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(index.url, timeout=1)
-                break
-            except requests.ConnectionError:
-                assert proc.poll() is None and time.monotonic() < deadline, "pypiserver did not start"
-                time.sleep(0.05)
-        yield index
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with IndexServer(tmp_path_factory.mktemp("index")) as server:
+        yield server
 
 
 TOOL_SCRIPT = {"mytool/bin/mytool": b"#!/bin/sh\necho mytool works\n", "mytool-1.0.dist-info/WHEEL": b"x"}

@@ -31,6 +31,17 @@ the
                                                                    # serves every platform
     platforms = ["linux-x86_64"]   # only where it exists (default: the enlistment's platforms)
 
+    [feeds.official]
+    url = "http://packages.example/packages/"   # where consumers read packages
+    upload = "http://packages.example/"         # where `enlist publish official` uploads them (PyPI upload API)
+
+    [[package]]
+    name = "replica"               # a package made by an official build of another enlistment
+    version = "1.0.7"
+    feed = "official"
+    file = "{name}-{version}-chk-amd64.tar.gz"
+    provides = "public"            # its public/<config>/ tree overlays $(PUBLIC_ROOT): consume, do not build
+
 Each package also becomes macros and variables `PkgMytool`, `PkgMytool_2`, `PkgMytool_2_1`: the absolute path
 of the unpacked tree of the highest version whose version starts with that prefix (see `environment`).
 """
@@ -62,8 +73,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_FEED_KEYS = {"kind", "url"}
-_PACKAGE_KEYS = {"name", "version", "feed", "file", "platforms", "env", "path"}
+_FEED_KEYS = {"kind", "url", "upload"}
+_PACKAGE_KEYS = {"name", "version", "feed", "file", "platforms", "env", "path", "provides"}
+PROVIDES = ("public",)
 
 
 def normalize_name(name: str) -> str:
@@ -171,16 +183,24 @@ def _feeds(raw: Any, lines: _Lines) -> dict[str, FeedSpec]:
             raise ConfigError(
                 f"feed '{name}': unknown key '{key}'",
                 location=lines.at(lines.key(line, key)),
-                hint="a feed has `kind` (folder, http, pypi) and `url`",
+                hint="a feed has `kind` (folder, http, pypi), `url` and, to publish to it over HTTP, `upload`",
             )
         url = table.get("url")
         if url is not None and (not isinstance(url, str) or not url):
             raise ConfigError(f"feed '{name}': `url` must be a non-empty string", location=where)
+        upload = table.get("upload")
+        if upload is not None and (not isinstance(upload, str) or not upload.startswith(("http://", "https://"))):
+            raise ConfigError(
+                f"feed '{name}': `upload` must be an http:// or https:// URL",
+                location=lines.at(lines.key(line, "upload")),
+                hint="the URL that accepts uploads (the PyPI upload API), e.g. the root of a pypiserver",
+            )
         feeds[name] = FeedSpec(
             name=name,
             kind=_feed_kind(name, table.get("kind"), url, lines.where(line, "kind")),
             url=url,
             location=where,
+            upload=upload,
         )
     return feeds
 
@@ -246,6 +266,19 @@ def _package(
         platforms=own_platforms,
         env=_env(raw.get("env", {}), name, lines.where(line, "env")),
         path=_paths(raw.get("path", []), name, lines.where(line, "path")),
+        provides=_provides(raw.get("provides"), name, lines.where(line, "provides")),
+    )
+
+
+def _provides(raw: Any, name: str, where: Where) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw in PROVIDES:
+        return raw
+    raise ConfigError(
+        f"package '{name}': unknown provides {raw!r}",
+        location=where(),
+        hint='provides = "public" overlays the package\'s published tree on $(PUBLIC_ROOT)',
     )
 
 

@@ -25,6 +25,16 @@ def revision(root: Path) -> Revision:
     return Revision(commit=commit, dirty=status is None or bool(status.strip()), time=int(time))
 
 
+def differences(root: Path) -> list[str] | None:
+    """Every way the tree differs from its commit, as `git status --porcelain` lines, sorted: tracked files
+    changed, staged or deleted (" M a.c", "D  b.c") and untracked files that are not ignored ("?? new.c"), any
+    of which a build could read. None outside a git checkout."""
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--ignore-submodules=none")
+    if status is None:
+        return None
+    return sorted(line for line in status.splitlines() if line.strip())
+
+
 def _git(root: Path, *args: str) -> str | None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["LC_ALL"] = "C"

@@ -117,7 +117,7 @@ def run_build(
         )
         logs.finish(summary)
         console.finish(summary)
-        if result.ok:
+        if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts))
         return exit_code(result)

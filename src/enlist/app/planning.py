@@ -4,9 +4,11 @@ remembered plan is out of date, and the step that follows every build.
     plan(request)                 restored packages -> descriptors (loader) -> graph -> toolchain rules -> Plan
     after_build(state, result)    the manifest of a complete, successful build
 
-Planning also writes what the plan needs on disk before anything runs (the version stamp's source) and refreshes
-`compile_commands.json`. The plan depends on the descriptors and includes read, on `buildconf/`, and on the
-commit (the stamp names it), so all of those are the plan's `sources`: the engine re-plans when one changes.
+Planning also writes what the plan needs on disk before anything runs (the version stamp's source), what an
+official build packages by (`package-names.json`), and refreshes `compile_commands.json`. Packages with
+`provides = "public"` are overlaid on $(PUBLIC_ROOT) (`enlist.toolcache.provided`). The plan depends on the
+descriptors and includes read, on `buildconf/`, and on the commit (the stamp names it), so all of those are the
+plan's `sources`: the engine re-plans when one changes.
 
 Dev builds stamp the commit alone; the manifest, written after the build, records whether the tree was dirty.
 Official builds refuse a dirty tree, so their stamp and their manifest always agree.
@@ -25,12 +27,14 @@ from enlist import canonical, digest, manifest, vcs, workspace
 from enlist.app import Session
 from enlist.compdb import write_compile_commands
 from enlist.descriptors.paths import platform_name
-from enlist.errors import EnvironmentFault
+from enlist.errors import ConfigError, EnvironmentFault, InputError, InputErrors
 from enlist.fsio import write_atomic, write_if_changed
 from enlist.graph.model import Node, ProjectGraph
 from enlist.model.action import Action, ActionKind
 from enlist.model.plan import Plan, PlanRequest
+from enlist.release.package import package_names
 from enlist.rules.spec import Consumption, ToolTree
+from enlist.toolcache.provided import provided_paths, provided_trees
 
 if TYPE_CHECKING:
     from enlist.engine.builder import BuildResult
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 
 BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
 MANIFEST_BASE = "manifest-base.json"  # under out/<config>/.enlist/: the manifest less what the build decides
+PACKAGE_NAMES = "package-names.json"  # under out/<config>/.enlist/: {project dir: package name} (official builds)
 
 
 def plan(request: PlanRequest) -> Plan:
@@ -47,13 +52,21 @@ def plan(request: PlanRequest) -> Plan:
 
     settings = workspace.load(Path(request.root))
     packages = tools.ensure_tools(Session(settings=settings, config=request.config))
-    loaded = loader.load(
-        settings,
-        request.config,
-        predefined=dict(packages.macros),
-        package_roots=tuple(p.tree for p in packages.packages),
-        strict=request.strict,
-    )
+    provided, provided_warnings = provided_trees(packages, request.config)
+    try:
+        loaded = loader.load(
+            settings,
+            request.config,
+            predefined=dict(packages.macros),
+            package_roots=tuple(p.tree for p in packages.packages),
+            public_provided=provided_paths(provided),
+            strict=request.strict,
+        )
+    except InputError as e:  # a consumed path may be missing because a provided package lacks this config
+        notes = [ConfigError(w.message, location=w.location) for w in provided_warnings]
+        if not notes:
+            raise
+        raise InputErrors([*(e.errors if isinstance(e, InputErrors) else [e]), *notes]) from e
     rules = toolchain.load_rules(settings)
     trees = [ToolTree(name=p.name, sha256=p.sha256, path=p.tree) for p in packages.packages]
     official = request.build_number is not None
@@ -62,13 +75,17 @@ def plan(request: PlanRequest) -> Plan:
     )
     if not official:
         spec = replace(spec, revision=replace(spec.revision, dirty=False))
-    planned = planner.plan(loaded.projects, consumptions(loaded.graph), settings=rules, spec=spec)
+    planned = planner.plan(
+        loaded.projects, consumptions(loaded.graph), settings=rules, spec=spec, provided=provided
+    )
     planned = replace(planned, actions=with_test_data(planned.actions, settings.root))
     for generated in planned.files:
         write_if_changed(settings.root / generated.path, generated.content.encode("utf-8"))
     write_compile_commands(planned)
     base = manifest.document(planned, spec, rules, published={}, lock=None)
-    write_atomic(_state_dir(settings.root, request.config) / MANIFEST_BASE, canonical.pretty(base).encode())
+    state_dir = _state_dir(settings.root, request.config)
+    write_atomic(state_dir / MANIFEST_BASE, canonical.pretty(base).encode())
+    write_if_changed(state_dir / PACKAGE_NAMES, canonical.pretty(package_names(loaded.projects)).encode())
     sources = sorted(
         {r.path for r in loaded.records if r.kind.name == "FILE"}
         | {p for p in BUILDCONF if (settings.root / p).is_file()}
@@ -79,7 +96,7 @@ def plan(request: PlanRequest) -> Plan:
         actions=planned.actions,
         roots=planned.roots,
         sources=tuple(sources),
-        warnings=tuple(d.render() for d in loaded.warnings),
+        warnings=tuple(d.render() for d in sorted([*loaded.warnings, *provided_warnings], key=lambda d: d.sort_key)),
     )
 
 

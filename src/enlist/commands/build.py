@@ -1,9 +1,13 @@
 """`enlist build [DIRS...] [-c] [-j N] [--config C] [--no-cache] [--explain] [--strict] [--fail-fast] [--pass
-N]`
+N] [--official --build-number N [--publish FEED]]`
 
-Builds the projects under DIRS (default: everything) and whatever they consume. A build with nothing to do
-never gets here: `enlist.cli` hands it to `enlist.store.noop` first. The pipeline is plan -> run: the planner
-is found by name (`PLANNER`), imported only when the tree's remembered plan is out of date.
+Builds the projects under DIRS (default: everything) and whatever they consume. `--official` is the lab build
+of a clean commit: every action runs, programs are stamped `<version>.<N>`, and the published files become
+versioned packages in `out/<config>/packages/`, published to FEED with `--publish` (`enlist.app.official`).
+
+A build with nothing to do never gets here: `enlist.cli` hands it to `enlist.store.noop` first. The pipeline
+is plan -> run: the planner is found by name (`PLANNER`), imported only when the tree's remembered plan is out
+of date.
 """
 
 from __future__ import annotations
@@ -75,6 +79,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop after this pass (0 generate, 1 compile, 2 link)",
     )
+    official = parser.add_argument_group("official builds (docs/official.md)")
+    official.add_argument(
+        "--official",
+        action="store_true",
+        help="the lab build: a clean commit, every action run, stamped <version>.N, packaged",
+    )
+    official.add_argument(
+        "--build-number", type=int, default=None, metavar="N", help="the build number an official build stamps"
+    )
+    official.add_argument(
+        "--publish",
+        default=None,
+        metavar="FEED",
+        help="publish the packages and manifest: a feed of packages.toml, a folder, or an upload URL",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,9 +115,14 @@ def run(args: argparse.Namespace) -> int:
     if dirs is None:
         raise InputError(f"DIRS must be inside the enlistment {root}: {' '.join(args.dirs)}")
     env = tuple((name, os.environ[name]) for name in settings.env_allow if name in os.environ)
+    number = _official(args)
+    if number is not None:
+        dirs = ("",)  # the whole enlistment, wherever it is started from
     request = BuildRequest(
         root=root,
-        plan_request=PlanRequest(root=str(root), config=config, strict=args.strict, env=env),
+        plan_request=PlanRequest(
+            root=str(root), config=config, strict=args.strict, build_number=number, env=env
+        ),
         options=Options(
             jobs=jobs,
             fail_fast=args.fail_fast,
@@ -106,14 +130,40 @@ def run(args: argparse.Namespace) -> int:
             projects=dirs,
             max_pass=None if args.max_pass is None else Pass(args.max_pass),
         ),
-        read_cache=not args.no_cache,
+        read_cache=not args.no_cache and number is None,
         explain=args.explain,
         dirs=dirs,
         env_names=settings.env_allow,
     )
+    if number is not None:
+        from enlist.app import official
+
+        target = official.resolve_target(root, args.publish) if args.publish else None
+        built_from = official.require_clean(root)
+        console = _console(args.explain)
+        return official.run_official(request, load_planner, console, built_from=built_from, target=target)
     from enlist.app.planning import after_build
 
     return run_build(request, load_planner, _console(args.explain), after=after_build)
+
+
+def _official(args: argparse.Namespace) -> int | None:
+    """The build number of an official build, None for a developer build; refuses what does not fit."""
+    if not args.official:
+        if args.build_number is not None or args.publish is not None:
+            flag = "--build-number" if args.build_number is not None else "--publish"
+            raise InputError(f"{flag} is for official builds", hint=f"enlist build --official {flag} ...")
+        return None
+    if args.build_number is None or args.build_number < 0:
+        raise InputError(
+            "an official build needs a build number",
+            hint="pass --build-number N (a non-negative integer) with --official",
+        )
+    if args.dirs or args.max_pass is not None:
+        raise InputError(
+            "an official build builds the whole enlistment", hint="leave out DIRS and --pass"
+        )
+    return int(args.build_number)
 
 
 def load_planner(request: PlanRequest) -> Plan:

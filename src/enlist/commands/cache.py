@@ -1,4 +1,5 @@
-"""`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]`: look after the toolcache."""
+"""`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]|export BUNDLE [--platform P]|import BUNDLE`:
+look after the toolcache, and carry a lock's archives to a machine without feeds (`enlist.toolcache.bundle`)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"keep what enlistments restored in the last N days use (default {DEFAULT_DAYS})",
     )
     gc.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    export = sub.add_parser("export", help="write every archive the lock pins into one offline bundle")
+    export.add_argument("bundle", metavar="BUNDLE", type=Path, help="the bundle file to write")
+    export.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="P",
+        help="only the pins of this platform (repeatable; default: every platform of the lock)",
+    )
+    imported = sub.add_parser("import", help="verify a bundle and add its archives to the toolcache")
+    imported.add_argument("bundle", metavar="BUNDLE", type=Path, help="a bundle made by `enlist cache export`")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,11 +80,36 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if args.action == "verify":
         return _verify(layout, repair=args.repair)
+    if args.action in ("export", "import"):
+        return _bundle(args)
     report = maintenance.gc(layout, days=args.days, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(
         f"gc: {verb} {len(report.removed)} entries ({human_bytes(report.freed_bytes)}), kept {report.kept}; "
         f"{report.records_removed} stale enlistment records, {report.temp_removed} temporary leftovers"
+    )
+    return ExitCode.OK
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from enlist.console.progress import human_bytes, restore_events
+    from enlist.toolcache import bundle
+
+    if args.action == "import":
+        done = bundle.import_bundle(args.bundle)
+        print(
+            f"import: {done.archives} archives for {done.pins} pins (lock {done.lock[:12]}), all verified: "
+            f"{done.added} added, {done.archives - done.added} already in the cache"
+        )
+        return ExitCode.OK
+    events = restore_events(sys.stderr)
+    try:
+        made = bundle.export_bundle(workspace.find_root(), args.bundle, platforms=args.platform, events=events)
+    finally:
+        events.close()
+    print(
+        f"export: wrote {args.bundle}: {made.archives} archives for {made.pins} pins "
+        f"({human_bytes(made.bytes)}; {made.fetched} fetched from their feeds)"
     )
     return ExitCode.OK
 

@@ -66,12 +66,14 @@ def package_inputs(settings: workspace.Settings, config: str) -> dict[str, Any]:
     (absolute trees descriptors may name) and `public_provided` (public paths that packages with
     `provides = "public"` overlay). Packages not restored yet are restored first."""
     from enlist.app import Session, tools
+    from enlist.toolcache.provided import provided_paths, provided_trees
 
     packages = tools.ensure_tools(Session(settings=settings, config=config))
+    provided, _ = provided_trees(packages, config)
     return {
         "predefined": dict(packages.macros),
         "package_roots": tuple(p.tree for p in packages.packages),
-        "public_provided": (),
+        "public_provided": tuple(provided_paths(provided)),
     }
 
 

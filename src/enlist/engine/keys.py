@@ -57,7 +57,7 @@ def fingerprint(action: Action, normalise: Callable[[str], str]) -> str:
         "inputs": [normalise(p) for p in action.inputs],
         "outputs": list(action.outputs),
         "depfile": action.depfile,
-        "publish": [list(pair) for pair in action.publish],
+        "publish": [[normalise(src), dest] for src, dest in action.publish],  # a package tree's src too
     }
     return hashlib.sha256(dumps(body).encode("utf-8")).hexdigest()
 

@@ -38,6 +38,7 @@ class FeedSpec:
     kind: FeedKind
     url: str | None  # None for a pypi feed that uses pip's configured index
     location: Location
+    upload: str | None = None  # where `enlist publish` pushes packages (a PyPI-style upload URL); optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class PackageSpec:
     platforms: tuple[str, ...] = ()  # where the package exists; empty: every platform of the enlistment
     env: tuple[tuple[str, str], ...] = ()  # exported variables, values may use {root}, {name}, {version}
     path: tuple[str, ...] = ()  # directories inside the tree to put on PATH, in order
+    provides: str | None = None  # "public": its tree's public/<config>/ overlays $(PUBLIC_ROOT) of a build
 
     @property
     def key(self) -> tuple[str, str]:
@@ -111,6 +113,7 @@ class RestoredPackage:
     version: str
     sha256: str  # digest of the archive: the identity of the tree
     tree: str  # absolute POSIX path of the unpacked, read-only tree
+    provides: str | None = None  # PackageSpec.provides
 
 
 @dataclass(frozen=True, slots=True)

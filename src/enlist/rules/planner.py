@@ -15,6 +15,12 @@ the compiler's depfile after a first run:
 
 The version stamp (`enlist.rules.stamp`) is one STAMP action (project ".") compiled in pass2; every LINK lists
 its object as an input. Nothing else depends on it.
+
+Packages with `provides = "public"` (a partial enlistment consumes them instead of building them) become one
+PUBLISH action each (project ".", pass0, described as `OVERLAY name version`) that copies the files of the
+package tree's `public/<config>/` into $(PUBLIC_ROOT). Every other action waits for them: consumers find those
+files by headers the compiler discovers, which no declared input shows. Being actions, overlaid files are
+checked, restored when deleted and removed when the package goes, like any output.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from enlist.model.project import Pass, Project
 from enlist.rules import stamp
 from enlist.rules.project_rules import Context, has_cxx, project_actions, target_output
 from enlist.rules.settings import RuleSettings
-from enlist.rules.spec import BuildSpec, Consumption, GeneratedFile, Plan
+from enlist.rules.spec import BuildSpec, Consumption, GeneratedFile, Plan, ProvidedTree
 from enlist.rules.toolchain import Toolchain, resolve
 
 STAMP_PROJECT = "."
@@ -42,6 +48,7 @@ def plan(
     *,
     settings: RuleSettings,
     spec: BuildSpec,
+    provided: Sequence[ProvidedTree] = (),
 ) -> Plan:
     toolchain = resolve(settings, spec)
     projects = sorted(projects, key=lambda p: p.dir)
@@ -64,8 +71,12 @@ def plan(
         )
         actions.append(_stamp_action(source.path, ctx.stamp_object, toolchain, spec))
         files = (source,)
-    _check_outputs(actions, projects)
     actions = _with_order_edges(actions, consumptions)
+    overlays = [overlay_action(tree) for tree in provided if tree.files]
+    if overlays:
+        first = tuple(a.id for a in overlays)
+        actions = [replace(a, after=tuple(sorted({*a.after, *first}))) for a in actions] + overlays
+    _check_outputs(actions, projects)
     return Plan(
         actions=tuple(sorted(actions, key=lambda a: a.id)), roots=_roots(spec, toolchain), files=files
     )
@@ -85,6 +96,21 @@ def _stamp_action(source: str, obj: str, toolchain: Toolchain, spec: BuildSpec) 
         env=toolchain.env(spec.revision.time),
         depfile=depfile,
         description=f"STAMP {source}",
+    )
+
+
+def overlay_action(tree: ProvidedTree) -> Action:
+    """The PUBLISH action that copies a provided package's public tree into $(PUBLIC_ROOT)."""
+    return Action(
+        id=f"{STAMP_PROJECT}:overlay:{tree.name}-{tree.version}",
+        kind=ActionKind.PUBLISH,
+        project=STAMP_PROJECT,
+        pass_=Pass.PASS0,
+        argv=(),
+        inputs=tuple(sorted(src for src, _ in tree.files)),
+        outputs=tuple(sorted(dest for _, dest in tree.files)),
+        publish=tuple(sorted(tree.files)),
+        description=f"OVERLAY {tree.name} {tree.version}",
     )
 
 

@@ -29,6 +29,16 @@ class ToolTree:
 
 
 @dataclass(frozen=True, slots=True)
+class ProvidedTree:
+    """A restored package with `provides = "public"` (a partial enlistment): the files of its tree's
+    `public/<config>/`, each with the place it takes under this build's $(PUBLIC_ROOT)."""
+
+    name: str
+    version: str
+    files: tuple[tuple[str, str], ...]  # (absolute path in the package tree, enlistment-relative dest), sorted
+
+
+@dataclass(frozen=True, slots=True)
 class BuildSpec:
     root: str  # real absolute POSIX path of the enlistment
     config: str  # "chk-amd64"

@@ -34,7 +34,8 @@ def environment_of(pairs: Sequence[tuple[PackageSpec, Pin]], layout: Layout) -> 
     for spec, pin in pairs:
         if layout.has_tree(pin.sha256):
             tree = layout.tree(pin.sha256).as_posix()
-            restored.append((spec, RestoredPackage(spec.name, spec.version, pin.sha256, tree)))
+            package = RestoredPackage(spec.name, spec.version, pin.sha256, tree, spec.provides)
+            restored.append((spec, package))
         else:
             missing.append(pin)
     return packagesfile.environment(restored, missing)
