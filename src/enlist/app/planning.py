@@ -31,13 +31,13 @@ from enlist.graph.model import Node, ProjectGraph
 from enlist.model.action import Action, ActionKind
 from enlist.model.plan import Plan, PlanRequest
 from enlist.rules.spec import Consumption, ToolTree
+from enlist.store.state import MANIFEST_BASE
 
 if TYPE_CHECKING:
     from enlist.engine.builder import BuildResult
     from enlist.store.state import PlanState
 
 BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
-MANIFEST_BASE = "manifest-base.json"  # under out/<config>/.enlist/: the manifest less what the build decides
 
 
 def plan(request: PlanRequest) -> Plan:

@@ -4,7 +4,8 @@
     out/<config>/.enlist/state    the stat cache and each action's last successful run: rewritten every build
     out/<config>/.enlist/noop     the no-op check: written only after a build with nothing left to do
     out/<config>/.enlist/lock     held while a build runs (`enlist.store.lock`)
-    out/.enlist/default-config    the default config, with the stat signature of the enlist.toml it came from
+    out/<config>/.enlist/manifest-base.json   the manifest less what the build decides (`enlist.app.planning`)
+    out/.enlist/default-config    (stat signature of buildconf/enlist.toml, default config, allowed variables)
 
 The files are Python `marshal` data (builtin types only: it loads ten times faster than JSON, and a build
 with little to do must not spend its budget parsing). They are caches: a file that is missing, truncated,
@@ -51,6 +52,7 @@ from enlist.model.action import PathRoots
 PLAN_FORMAT = "enlist-plan-3"
 STATE_FORMAT = "enlist-state-3"
 NOOP_FORMAT = "enlist-noop-1"
+MANIFEST_BASE = "manifest-base.json"
 
 
 def state_dir(root: Path, config: str) -> Path:
