@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from enlist.errors import InputError
+from enlist.model.passes import Pass
 from enlist.model.plan import Plan, PlanRequest
-from enlist.model.project import Pass
 from enlist.store import noop
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing for nothing
