@@ -159,10 +159,15 @@ def after_build(state: PlanState, result: BuildResult) -> None:
     except (OSError, ValueError):
         return  # planned by an older enlist: the next plan writes it
     published = {}
-    for kind, outputs in zip(state.actions.kinds, state.actions.outputs, strict=True):
-        for path in outputs if kind == "publish" else ():
+    table = state.actions
+    for action_id, kind, outputs in zip(table.ids, table.kinds, table.outputs, strict=True):
+        row = result.records.get(action_id) if kind == "publish" else None
+        known = row.outputs if row is not None and len(row.outputs) == len(outputs) else ()
+        for k, path in enumerate(outputs if kind == "publish" else ()):
+            # the build verified each output (by content, or by an unchanged stat signature): no re-reading
+            found = known[k] if known and len(known[k]) == 64 else None
             try:
-                published[path] = digest.of_file(root / path)
+                published[path] = found or digest.of_file(root / path)
             except OSError as e:
                 raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
     revision = vcs.revision(root)
