@@ -35,6 +35,7 @@ from enlist.store.state import MANIFEST_BASE
 
 if TYPE_CHECKING:
     from enlist.engine.builder import BuildResult
+    from enlist.model.revision import Revision
     from enlist.store.state import PlanState
 
 BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
@@ -148,7 +149,7 @@ def _named_files(token: str, cwd: str, root: Path, produced: set[str]) -> list[s
     return []
 
 
-def after_build(state: PlanState, result: BuildResult) -> None:
+def after_build(state: PlanState, result: BuildResult, revision: Revision | None = None) -> None:
     """Write `out/<config>/manifest.json` after a successful build of every action; a partial build (DIRS,
     `--pass`) or a failed one leaves the last manifest alone rather than record half a build."""
     if not result.ok or len(result.selected) != len(state.actions):
@@ -170,7 +171,7 @@ def after_build(state: PlanState, result: BuildResult) -> None:
                 published[path] = found or digest.of_file(root / path)
             except OSError as e:
                 raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
-    revision = vcs.revision(root)
+    revision = revision or vcs.revision(root)  # the caller may have asked git while the build ran
     lock = root / manifest.LOCK_FILE
     base["published"] = dict(sorted(published.items()))
     base["lock"] = digest.of_file(lock) if lock.is_file() else None

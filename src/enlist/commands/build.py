@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from enlist.app.build import Console
     from enlist.engine.builder import BuildResult
+    from enlist.model.revision import Revision
     from enlist.store.state import PlanState
 
 # "module:function" of the planner, (PlanRequest) -> Plan: it loads the descriptors and applies the rules.
@@ -152,18 +153,49 @@ def run(args: argparse.Namespace) -> int:
         dirs=dirs,
         env_names=env_allow,
     )
-    return run_build(request, load_planner, _console(args.explain), after=after_build)
+    revision = _RevisionProbe(root) if _manifest_base(root, config).is_file() else None
+
+    def after(state: PlanState, result: BuildResult) -> None:
+        after_build(state, result, revision)
+
+    return run_build(request, load_planner, _console(args.explain), after=after)
 
 
-def after_build(state: PlanState, result: BuildResult) -> None:
+def after_build(state: PlanState, result: BuildResult, revision: _RevisionProbe | None = None) -> None:
     """`enlist.app.planning.after_build` (the manifest), imported only for a build that writes one."""
-    from enlist.store.state import MANIFEST_BASE, state_dir
-
-    base = state_dir(Path(state.roots.enlistment), state.config) / MANIFEST_BASE
-    if result.ok and len(result.selected) == len(state.actions) and base.is_file():
+    root = Path(state.roots.enlistment)
+    if result.ok and len(result.selected) == len(state.actions) and _manifest_base(root, state.config).is_file():
         from enlist.app.planning import after_build as write_manifest
 
-        write_manifest(state, result)
+        write_manifest(state, result, revision.get() if revision is not None else None)
+
+
+def _manifest_base(root: Path, config: str) -> Path:
+    from enlist.store.state import MANIFEST_BASE, state_dir
+
+    return state_dir(root, config) / MANIFEST_BASE
+
+
+class _RevisionProbe:
+    """The enlistment's commit and dirty state, asked of git while the build runs rather than after it: the
+    manifest of a complete build needs them, and `git status` over a large tree costs as much as a small
+    build. They describe the sources the build started from."""
+
+    def __init__(self, root: Path) -> None:
+        import threading
+
+        self._found: Revision | None = None
+        self._thread = threading.Thread(target=self._ask, args=(root,), name="enlist-revision", daemon=True)
+        self._thread.start()
+
+    def _ask(self, root: Path) -> None:
+        from enlist import vcs
+
+        self._found = vcs.revision(root)
+
+    def get(self) -> Revision | None:
+        self._thread.join()
+        return self._found
 
 
 def load_planner(request: PlanRequest) -> Plan:
