@@ -3,6 +3,7 @@ command line answering "nothing to do" without loading the heavy parts of enlist
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -243,3 +244,36 @@ def test_at_a_terminal_the_build_draws_a_live_view_and_a_summary_table(kit: Kit,
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)
     assert "error: CC lib/count.c failed (exit code 1)" in screen
     assert re.search(r"total\s*│\s*0\s*│\s*0\s*│\s*3\s*│\s*1\s*│\s*5\s*│", screen), screen
+
+
+def test_a_small_edit_imports_the_engine_alone(kit: Kit, env: dict[str, str]) -> None:
+    cache = Path(env["ENLIST_CACHE"])
+    for _ in range(2):
+        assert ek.build(kit, cache=cache)[0] == 0
+    kit.write("other/other.c", "int other(void) { return 8; }\n")
+    assert enlist(kit, env, "--config", CONFIG).returncode == 0  # and remembers what enlist.toml says
+    kit.write("other/other.c", "int other(void) { return 9; }\n")
+    done = enlist(kit, env, "--config", CONFIG, "-j", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "CC other/other.c" in done.stdout
+    modules = imported(done.stderr)
+    heavy = {"argparse", "tomllib", "enlist.workspace", "enlist.app.planning", "enlist.manifest", "tempfile"}
+    assert not modules & heavy, sorted(modules & heavy)
+    summary = json.loads((kit.root / "out" / CONFIG / "build.json").read_text())
+    assert summary["result"] == "succeeded"
+
+
+def test_a_header_first_included_by_an_edit_is_watched_by_the_next_no_op_check(
+    kit: Kit, env: dict[str, str]
+) -> None:
+    cache = Path(env["ENLIST_CACHE"])
+    for _ in range(2):
+        assert ek.build(kit, cache=cache)[0] == 0
+    assert enlist(kit, env, "--config", CONFIG).stdout.startswith("enlist: nothing to do")
+    kit.write("other/extra.h", "#define EXTRA 1\n")
+    kit.write("other/other.c", '#include "extra.h"\nint other(void) { return EXTRA; }\n')
+    assert "CC other/other.c" in enlist(kit, env, "--config", CONFIG).stdout
+    assert enlist(kit, env, "--config", CONFIG).stdout.startswith("enlist: nothing to do")
+    kit.write("other/extra.h", "#define EXTRA 2\n")
+    again = enlist(kit, env, "--config", CONFIG)
+    assert "CC other/other.c" in again.stdout, again.stdout

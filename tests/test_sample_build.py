@@ -7,6 +7,7 @@ git repository in a temporary directory, so the build's stamp has a commit and n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -93,6 +94,8 @@ def test_a_full_build_publishes_and_tests_everything(sample: Path) -> None:
     manifest = json.loads((sample / "out" / CONFIG / "manifest.json").read_text())
     assert manifest["revision"] == {"commit": commit, "dirty": False}
     assert sorted(manifest["published"]) == sorted(f"public/{CONFIG}/{p}" for p in published(sample))
+    for path, sha256 in manifest["published"].items():
+        assert sha256 == hashlib.sha256((sample / path).read_bytes()).hexdigest(), path
     commands = json.loads((sample / "compile_commands.json").read_text())
     assert any(entry["file"].endswith("projects/agent/exe/obj/chk-amd64/goal_lexer.c") for entry in commands)
 

@@ -72,8 +72,14 @@ def run(argv: list[str]) -> int:
     return _run(argv)
 
 
+def _quick_args(command: object, argv: list[str]) -> argparse.Namespace | None:
+    """The command's own parse of a plain command line (`quick_args`, for the commands whose every run
+    counts, such as `build`): argparse costs more to import than a small build does. None: use argparse."""
+    quick = getattr(command, "quick_args", None)
+    return None if quick is None else quick(argv)
+
+
 def _run(argv: list[str]) -> int:
-    import argparse
     import importlib
 
     from enlist.errors import EnlistError, ExitCode
@@ -91,10 +97,14 @@ def _run(argv: list[str]) -> int:
         return ExitCode.USAGE
     module_name, summary = COMMANDS[name]
     command: Command = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
-    command.configure(parser)
     try:
-        args = parser.parse_args(argv[1:])
+        args = _quick_args(command, argv[1:])
+        if args is None:
+            import argparse
+
+            parser = argparse.ArgumentParser(prog=f"enlist {name}", description=summary)
+            command.configure(parser)
+            args = parser.parse_args(argv[1:])
         return int(command.run(args))
     except EnlistError as e:
         print(e.render(), file=sys.stderr)

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from enlist.engine.ports import Execution
-from enlist.fsio import write_atomic
 from enlist.model.action import Action
 
 T = TypeVar("T")
@@ -82,6 +81,8 @@ class SubprocessExecutor:
         if self._cancelled:
             _signal_groups([proc.pid], signal.SIGKILL)  # whatever the command left behind in its group
         elif action.stdout is not None:  # a test's result: its output, kept whether it passed or not
+            from enlist.fsio import write_atomic  # here: tempfile costs more than a small build's bookkeeping
+
             write_atomic(self._root / action.stdout, output)
         return Execution(proc.returncode, output, seconds, killed=killed)
 

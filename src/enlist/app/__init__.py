@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from enlist import workspace
-from enlist.workspace import Settings
+if TYPE_CHECKING:  # workspace imports tomllib, which a build that reuses its plan never needs
+    from enlist.workspace import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,5 +31,7 @@ class Session:
 
 
 def open_session(config: str | None = None, root: Path | None = None) -> Session:
+    from enlist import workspace
+
     settings = workspace.load(root)
     return Session(settings=settings, config=workspace.current_config(settings, config))

@@ -119,7 +119,7 @@ def run_build(
         console.finish(summary)
         if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
-            state.save_noop(directory, _noop_body(request, plan, result, files, texts))
+            state.save_noop(directory, _noop_body(request, plan, result, files, texts, records))
         return exit_code(result)
 
 
@@ -210,13 +210,35 @@ def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
 
 
 def _noop_body(
-    request: BuildRequest, plan: state.PlanState, result: BuildResult, files: TreeFiles, logs: dict[str, str]
+    request: BuildRequest,
+    plan: state.PlanState,
+    result: BuildResult,
+    files: TreeFiles,
+    logs: dict[str, str],
+    before: RecordTable,
 ) -> tuple[Any, ...]:
-    used = watched(plan.actions, result.selected, result.records)
-    used.update(plan.sources)
     scanned = files.scanned_paths()
-    if scanned is not None and len(scanned) == len(used) and used.issuperset(scanned):
-        paths = scanned  # the same files as last time: keep their order, so their signatures are patched
+    if scanned is not None and _same_deps(result, before):
+        # The no-op check's scan covered this very plan and selection, and no action that ran discovered
+        # other headers: the files are those of the scan, in its order, so their signatures are patched.
+        paths = scanned
     else:
-        paths = tuple(sorted(used))
+        used = watched(plan.actions, result.selected, result.records)
+        used.update(plan.sources)
+        if scanned is not None and len(scanned) == len(used) and used.issuperset(scanned):
+            paths = scanned
+        else:
+            paths = tuple(sorted(used))
     return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)
+
+
+def _same_deps(result: BuildResult, before: RecordTable) -> bool:
+    """Whether every action that ran kept the discovered dependencies it had before this build."""
+    ids, now = result.dag.actions.ids, result.records.rows
+    for i, outcome in result.outcomes.items():
+        if outcome.record is None:
+            continue
+        old = before.rows.get(ids[i])
+        if old is None or old[1] != now[ids[i]][1]:
+            return False
+    return True

@@ -34,14 +34,15 @@ from enlist.model.action import Action, ActionKind
 from enlist.model.plan import Plan, PlanRequest
 from enlist.release.package import package_names
 from enlist.rules.spec import Consumption, ToolTree
+from enlist.store.state import MANIFEST_BASE
 from enlist.toolcache.provided import provided_paths, provided_trees
 
 if TYPE_CHECKING:
     from enlist.engine.builder import BuildResult
+    from enlist.model.revision import Revision
     from enlist.store.state import PlanState
 
 BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
-MANIFEST_BASE = "manifest-base.json"  # under out/<config>/.enlist/: the manifest less what the build decides
 PACKAGE_NAMES = "package-names.json"  # under out/<config>/.enlist/: {project dir: package name} (official builds)
 
 
@@ -165,7 +166,7 @@ def _named_files(token: str, cwd: str, root: Path, produced: set[str]) -> list[s
     return []
 
 
-def after_build(state: PlanState, result: BuildResult) -> None:
+def after_build(state: PlanState, result: BuildResult, revision: Revision | None = None) -> None:
     """Write `out/<config>/manifest.json` after a successful build of every action; a partial build (DIRS,
     `--pass`) or a failed one leaves the last manifest alone rather than record half a build."""
     if not result.ok or len(result.selected) != len(state.actions):
@@ -176,13 +177,18 @@ def after_build(state: PlanState, result: BuildResult) -> None:
     except (OSError, ValueError):
         return  # planned by an older enlist: the next plan writes it
     published = {}
-    for kind, outputs in zip(state.actions.kinds, state.actions.outputs, strict=True):
-        for path in outputs if kind == "publish" else ():
+    table = state.actions
+    for action_id, kind, outputs in zip(table.ids, table.kinds, table.outputs, strict=True):
+        row = result.records.get(action_id) if kind == "publish" else None
+        known = row.outputs if row is not None and len(row.outputs) == len(outputs) else ()
+        for k, path in enumerate(outputs if kind == "publish" else ()):
+            # the build verified each output (by content, or by an unchanged stat signature): no re-reading
+            found = known[k] if known and len(known[k]) == 64 else None
             try:
-                published[path] = digest.of_file(root / path)
+                published[path] = found or digest.of_file(root / path)
             except OSError as e:
                 raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
-    revision = vcs.revision(root)
+    revision = revision or vcs.revision(root)  # the caller may have asked git while the build ran
     lock = root / manifest.LOCK_FILE
     base["published"] = dict(sorted(published.items()))
     base["lock"] = digest.of_file(lock) if lock.is_file() else None

@@ -12,21 +12,23 @@ of date.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
 
-from enlist import workspace
 from enlist.errors import InputError
+from enlist.model.passes import Pass
 from enlist.model.plan import Plan, PlanRequest
-from enlist.model.project import Pass
 from enlist.store import noop
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING would import typing for nothing
 if TYPE_CHECKING:
+    import argparse
+
     from enlist.app.build import Console
+    from enlist.engine.builder import BuildResult
+    from enlist.model.revision import Revision
+    from enlist.store.state import PlanState
 
 # "module:function" of the planner, (PlanRequest) -> Plan: it loads the descriptors and applies the rules.
 PLANNER = "enlist.app.planning:plan"
@@ -96,15 +98,58 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_FLAGS = {
+    "-c": "clean",
+    "--no-cache": "no_cache",
+    "--explain": "explain",
+    "--strict": "strict",
+    "--fail-fast": "fail_fast",
+}
+_VALUES = {"-j": "jobs", "--jobs": "jobs", "--config": "config", "--pass": "max_pass"}
+
+
+def quick_args(argv: list[str]) -> argparse.Namespace | None:
+    """`configure`'s options parsed without argparse, for the plain command lines every build uses; None
+    for anything else (`--help`, abbreviations, bad values), which argparse then parses and reports."""
+    from types import SimpleNamespace
+
+    values: dict[str, object] = {name: False for name in _FLAGS.values()}
+    values.update(jobs=None, config=None, max_pass=None, dirs=[], official=False, build_number=None, publish=None)
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if arg in _FLAGS:
+            values[_FLAGS[arg]] = True
+        elif name in _VALUES:
+            value = value if eq else next(args, "")
+            if not value or value.startswith("-"):
+                return None
+            values[_VALUES[name]] = value
+        elif arg.startswith("-j") and arg[2:].isdigit():
+            values["jobs"] = arg[2:]
+        elif arg.startswith("-") or not arg:
+            return None
+        else:
+            values["dirs"].append(arg)  # type: ignore[attr-defined]
+    for key, allowed in (("jobs", None), ("max_pass", ("0", "1", "2"))):
+        text = values[key]
+        if text is not None:
+            if not str(text).isdigit() or (allowed is not None and text not in allowed):
+                return None
+            values[key] = int(str(text))
+    return SimpleNamespace(**values)  # type: ignore[return-value]
+
+
 def run(args: argparse.Namespace) -> int:
     from enlist.app.build import BuildRequest, run_build
     from enlist.engine.builder import Options
 
-    settings = workspace.load()
-    root = settings.root
-    config = workspace.current_config(settings, args.config)
-    if not args.config and not os.environ.get("ENLIST_CONFIG"):
-        _remember_default(root, config)
+    root, default_config, env_allow = _settings()
+    config = args.config or os.environ.get("ENLIST_CONFIG") or default_config
+    if not noop.plain_config(config):
+        from enlist import workspace
+
+        workspace.check_config(config)
     jobs = args.jobs if args.jobs is not None else _cores()
     if jobs < 1:
         raise InputError(f"-j {jobs}: the number of jobs must be at least 1")
@@ -114,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     dirs = noop.normalise_dirs(str(root), os.getcwd(), list(args.dirs))
     if dirs is None:
         raise InputError(f"DIRS must be inside the enlistment {root}: {' '.join(args.dirs)}")
-    env = tuple((name, os.environ[name]) for name in settings.env_allow if name in os.environ)
+    env = tuple((name, os.environ[name]) for name in env_allow if name in os.environ)
     number = _official(args)
     if number is not None:
         dirs = ("",)  # the whole enlistment, wherever it is started from
@@ -133,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         read_cache=not args.no_cache and number is None,
         explain=args.explain,
         dirs=dirs,
-        env_names=settings.env_allow,
+        env_names=env_allow,
     )
     if number is not None:
         from enlist.app import official
@@ -142,9 +187,49 @@ def run(args: argparse.Namespace) -> int:
         built_from = official.require_clean(root)
         console = _console(args.explain)
         return official.run_official(request, load_planner, console, built_from=built_from, target=target)
-    from enlist.app.planning import after_build
+    revision = _RevisionProbe(root) if _manifest_base(root, config).is_file() else None
 
-    return run_build(request, load_planner, _console(args.explain), after=after_build)
+    def after(state: PlanState, result: BuildResult) -> None:
+        after_build(state, result, revision)
+
+    return run_build(request, load_planner, _console(args.explain), after=after)
+
+
+def after_build(state: PlanState, result: BuildResult, revision: _RevisionProbe | None = None) -> None:
+    """`enlist.app.planning.after_build` (the manifest), imported only for a build that writes one."""
+    root = Path(state.roots.enlistment)
+    if result.ok and len(result.selected) == len(state.actions) and _manifest_base(root, state.config).is_file():
+        from enlist.app.planning import after_build as write_manifest
+
+        write_manifest(state, result, revision.get() if revision is not None else None)
+
+
+def _manifest_base(root: Path, config: str) -> Path:
+    from enlist.store.state import MANIFEST_BASE, state_dir
+
+    return state_dir(root, config) / MANIFEST_BASE
+
+
+class _RevisionProbe:
+    """The enlistment's commit and dirty state, asked of git while the build runs rather than after it: the
+    manifest of a complete build needs them, and `git status` over a large tree costs as much as a small
+    build. They describe the sources the build started from."""
+
+    def __init__(self, root: Path) -> None:
+        import threading
+
+        self._found: Revision | None = None
+        self._thread = threading.Thread(target=self._ask, args=(root,), name="enlist-revision", daemon=True)
+        self._thread.start()
+
+    def _ask(self, root: Path) -> None:
+        from enlist import vcs
+
+        self._found = vcs.revision(root)
+
+    def get(self) -> Revision | None:
+        self._thread.join()
+        return self._found
 
 
 def _official(args: argparse.Namespace) -> int | None:
@@ -167,6 +252,8 @@ def _official(args: argparse.Namespace) -> int | None:
 
 
 def load_planner(request: PlanRequest) -> Plan:
+    import importlib
+
     module_name, _, function = PLANNER.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -198,12 +285,28 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _remember_default(root: Path, config: str) -> None:
-    """Let the no-op path know the default config without parsing TOML (see `enlist.store.noop`)."""
+def _settings() -> tuple[Path, str, tuple[str, ...]]:
+    """(root, default config, allowed variables) of the enlistment: as the last build read them while
+    buildconf/enlist.toml keeps its stat signature (`enlist.store.noop.settings`), else from the TOML itself
+    (tomllib costs more than a small build), which is then remembered."""
+    found = noop.find_root(os.environ.get("ENLIST_ROOT") or os.getcwd())
+    kept = noop.settings(found) if found is not None else None
+    if found is not None and kept is not None:
+        return Path(found), kept[0], kept[1]
+    from enlist import workspace
+
+    settings = workspace.load()
+    _remember(settings.root, settings.default_config, settings.env_allow)
+    return settings.root, settings.default_config, settings.env_allow
+
+
+def _remember(root: Path, default_config: str, env_allow: tuple[str, ...]) -> None:
+    """Let the next build, and the no-op path, skip parsing TOML (format in `enlist.store.state`)."""
     import marshal
 
     from enlist.store.state import write_atomic
 
     sig = noop.signature(str(root / noop.ENLIST_TOML))
     if sig is not None:
-        write_atomic(root / "out" / ".enlist" / "default-config", marshal.dumps((sig, config)))
+        record = marshal.dumps((sig, default_config, env_allow))
+        write_atomic(root / "out" / ".enlist" / "default-config", record)

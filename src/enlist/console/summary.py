@@ -28,7 +28,7 @@ from typing import Any
 from enlist.engine.builder import BuildResult
 from enlist.engine.verdict import Outcome, Verdict
 from enlist.model.action import ActionKind
-from enlist.model.project import Pass
+from enlist.model.passes import Pass
 
 COUNT_NAMES = ("ran", "cached", "up_to_date", "failed", "skipped", "not_started", "interrupted")
 _TEST_RESULT = {"ran": "passed", "cached": "passed (cached)", "up_to_date": "passed (up to date)"}

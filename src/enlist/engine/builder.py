@@ -32,7 +32,7 @@ from enlist.engine.rebuilder import Pending, Ran, Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.model.action import ActionKind
-from enlist.model.project import Pass
+from enlist.model.passes import Pass
 
 # Cost estimates (seconds) for actions that never ran here; measured durations replace them.
 DEFAULT_COST = {ActionKind.LINK.value: 1.0, ActionKind.TEST.value: 1.0, ActionKind.PUBLISH.value: 0.01}

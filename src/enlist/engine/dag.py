@@ -18,7 +18,7 @@ from typing import Any
 
 from enlist.engine.table import ActionTable
 from enlist.errors import GraphError
-from enlist.model.project import Pass
+from enlist.model.passes import Pass
 
 
 @dataclass(frozen=True, slots=True)

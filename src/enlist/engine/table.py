@@ -23,7 +23,7 @@ from typing import Any, overload
 
 from enlist.engine.verdict import Record
 from enlist.model.action import Action, ActionKind
-from enlist.model.project import Pass
+from enlist.model.passes import Pass
 
 RecordRow = tuple[str, tuple[str, ...], bytes]
 _KINDS = {k.value: k for k in ActionKind}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from enlist.model.project import Pass
+from enlist.model.passes import Pass
 
 
 class ActionKind(enum.Enum):

@@ -16,6 +16,9 @@ import enum
 from dataclasses import dataclass, field
 
 from enlist.errors import Location
+from enlist.model.passes import Pass
+
+__all__ = ["Item", "Pass", "Project", "Publish", "SourceFile", "TargetType", "TestProgram"]
 
 
 class TargetType(enum.Enum):
@@ -23,19 +26,6 @@ class TargetType(enum.Enum):
     LIBRARY = "LIBRARY"
     DYNLINK = "DYNLINK"
     NOTARGET = "NOTARGET"
-
-
-class Pass(enum.IntEnum):
-    """Passes are labels on graph nodes, not barriers (DESIGN.md §1)."""
-
-    PASS0 = 0  # generate: code generators, headers
-    PASS1 = 1  # compile: objects, static libraries
-    PASS2 = 2  # link: programs, shared libraries
-    POSTBUILD = 3  # tests, packaging
-
-    @property
-    def label(self) -> str:
-        return "postbuild" if self is Pass.POSTBUILD else f"pass{int(self)}"
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -22,6 +22,7 @@ import time
 NOOP_FORMAT = "enlist-noop-1"
 SECONDS_TOKEN = "__ENLIST_SECONDS__"
 ENLIST_TOML = "buildconf/enlist.toml"
+_ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 class Scan:
@@ -112,14 +113,31 @@ def signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def default_config(root: str) -> str | None:
-    """The default config as the last full build read it, if buildconf/enlist.toml has not changed since."""
+def settings(root: str) -> tuple[str, tuple[str, ...]] | None:
+    """(default config, allowed variables) as the last full build read them from buildconf/enlist.toml, if
+    that file has not changed since (record format in `enlist.store.state`)."""
     try:
         with open(os.path.join(root, "out", ".enlist", "default-config"), "rb") as f:
-            sig, config = marshal.loads(f.read())
+            sig, config, env_allow = marshal.loads(f.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return config if tuple(sig) == signature(os.path.join(root, ENLIST_TOML)) else None
+    if tuple(sig) != signature(os.path.join(root, ENLIST_TOML)):
+        return None
+    if not isinstance(config, str) or not all(isinstance(name, str) for name in env_allow):
+        return None
+    return config, tuple(env_allow)
+
+
+def default_config(root: str) -> str | None:
+    """The default config as the last full build read it, if buildconf/enlist.toml has not changed since."""
+    found = settings(root)
+    return None if found is None else found[0]
+
+
+def plain_config(config: str) -> bool:
+    """A well-formed FLAVOR-ARCH (`enlist.workspace.check_config` says what is wrong with the others)."""
+    flavor, _, arch = config.partition("-")
+    return flavor in ("chk", "fre") and bool(arch) and all(c in _ARCH_CHARS for c in arch)
 
 
 def _parse(argv: list[str]) -> tuple[str | None, bool, list[str], int | None] | None:

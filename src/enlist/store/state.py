@@ -4,7 +4,8 @@
     out/<config>/.enlist/state    the stat cache and each action's last successful run: rewritten every build
     out/<config>/.enlist/noop     the no-op check: written only after a build with nothing left to do
     out/<config>/.enlist/lock     held while a build runs (`enlist.store.lock`)
-    out/.enlist/default-config    the default config, with the stat signature of the enlist.toml it came from
+    out/<config>/.enlist/manifest-base.json   the manifest less what the build decides (`enlist.app.planning`)
+    out/.enlist/default-config    (stat signature of buildconf/enlist.toml, default config, allowed variables)
 
 The files are Python `marshal` data (builtin types only: it loads ten times faster than JSON, and a build
 with little to do must not spend its budget parsing). They are caches: a file that is missing, truncated,
@@ -12,7 +13,7 @@ from another version of enlist or another Python reads as "no state", and the bu
 from contents. Each is written to a temporary file and renamed; `state` names the plan it belongs to.
 
 `plan`: a dict
-    format        "enlist-plan-3"
+    format        "enlist-plan-4"
     id            a number naming this plan (`state` refers to it)
     request       PlanRequest.identity() the plan was made for
     config, roots (enlistment, packages), sources, warnings
@@ -48,9 +49,10 @@ from enlist.engine.table import ActionTable, RecordTable
 from enlist.errors import EnvironmentFault
 from enlist.model.action import PathRoots
 
-PLAN_FORMAT = "enlist-plan-3"
+PLAN_FORMAT = "enlist-plan-4"
 STATE_FORMAT = "enlist-state-3"
 NOOP_FORMAT = "enlist-noop-1"
+MANIFEST_BASE = "manifest-base.json"
 
 
 def state_dir(root: Path, config: str) -> Path:
