@@ -42,7 +42,7 @@ class FeedServer:
         self.faults: dict[str, list[str]] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -77,6 +77,15 @@ class FeedServer:
     def gets(self, path: str) -> list[Seen]:
         with self._lock:
             return [s for s in self.seen if s.path == path]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed by a test) is expected; anything else is still reported."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:

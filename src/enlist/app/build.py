@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from enlist import __version__
+from enlist import __version__, fsio
 from enlist.engine import dag as dagmod
 from enlist.engine import keys
 from enlist.engine.builder import Builder, BuildResult, Options, watched
@@ -82,7 +82,7 @@ def run_build(
 
     started = time.monotonic()
     directory = state.state_dir(request.root, request.config)
-    with TreeLock(directory, console.notice):
+    with TreeLock(directory, console.notice) as lock:
         scan = noop.scan_for(request.identity(), str(directory))
         state.forget_noop(directory)
         previous = state.load(directory)
@@ -92,6 +92,8 @@ def run_build(
         except EnlistError as e:
             write_failure(request.root / "out" / request.config, request.config, e)
             raise
+        if lock.unclean:  # the last build was killed: its interrupted writes may have left temporary files
+            remove_leftovers(request.root, directory, [plan, *([previous.plan] if previous else [])])
         if previous is None or plan is not previous.plan:
             plan = state.save_plan(directory, plan)
         elif scan is not None:
@@ -103,7 +105,7 @@ def run_build(
             console(event)
 
         records = previous.records if previous else RecordTable()
-        result = _run(request, plan, records, files, report)
+        result = _run(request, plan, records, files, report, lock.fd)
         state.save(directory, state.TreeState(plan, files.entries(), result.records))
         if after is not None:
             after(plan, result)
@@ -156,6 +158,7 @@ def _run(
     records: RecordTable,
     files: TreeFiles,
     report: Callable[[Event], None],
+    lock_fd: int,
 ) -> BuildResult:
     options = request.options
     clean = options.clean or not request.read_cache
@@ -164,7 +167,7 @@ def _run(
         fingerprints=plan.fingerprints,
         previous=records,
         files=files,
-        executor=SubprocessExecutor(request.root),
+        executor=SubprocessExecutor(request.root, inherit=(lock_fd,)),
         publisher=TreePublisher(request.root),
         store=LocalStore(request.cache or cache_dir()),
         read_cache=request.read_cache,
@@ -180,6 +183,17 @@ def _run(
             return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
     finally:
         workers.close()
+
+
+def remove_leftovers(root: Path, directory: Path, plans: list[state.PlanState]) -> None:
+    """Delete the temporary files that a killed build left where it writes: next to the outputs of these
+    plans (objects, published files, test logs), in `out/<config>/`, its state directory and the root
+    (compile_commands.json). Nothing there is trusted, but nothing half-written may stay in the tree."""
+    dirs = {directory, directory.parent, directory.parent.parent / ".enlist"}
+    for plan in plans:
+        dirs.update((root / out).parent for outs in plan.actions.outputs for out in outs if not out.startswith("/"))
+    fsio.remove_leftovers(sorted(dirs))
+    fsio.remove_leftovers([root], prefix=".compile_commands.json.")
 
 
 @contextmanager

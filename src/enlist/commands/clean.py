@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from enlist import workspace
+from enlist.app.build import remove_leftovers
 from enlist.publish import remove_stale
 from enlist.store import state
 from enlist.store.lock import TreeLock
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         previous = state.load(directory)
         removed: list[str] = []
         if previous is not None:
+            remove_leftovers(root, directory, [previous.plan])  # so that emptied directories go too
             outputs = {p for a in previous.plan.actions for p in a.outputs}
             outputs |= {a.depfile for a in previous.plan.actions if a.depfile}
             removed = remove_stale(root, outputs)
