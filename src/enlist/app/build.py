@@ -76,7 +76,8 @@ def run_build(
 ) -> int:
     """One build (see the module docstring). `after` runs once the tree's state is saved, whatever the
     result, still under the tree's lock: the place for what every build refreshes (compile_commands.json,
-    the manifest). It does not run when a no-op check answers alone."""
+    the manifest). It does not run when a no-op check answers alone. An error it raises is raised once the
+    logs are written, and the build leaves no no-op record."""
     from enlist.console.logs import LogFiles, noop_logs, write_failure
     from enlist.console.summary import exit_code, noop_summary, summarise
 
@@ -107,8 +108,12 @@ def run_build(
         records = previous.records if previous else RecordTable()
         result = _run(request, plan, records, files, report, lock.fd)
         state.save(directory, state.TreeState(plan, files.entries(), result.records))
-        if after is not None:
-            after(plan, result)
+        failure: EnlistError | None = None
+        try:
+            if after is not None:
+                after(plan, result)
+        except EnlistError as e:
+            failure = e  # reported once the logs of the build are complete
         summary = summarise(
             result,
             config=request.config,
@@ -118,6 +123,8 @@ def run_build(
         )
         logs.finish(summary)
         console.finish(summary)
+        if failure is not None:
+            raise failure
         if result.ok:
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from enlist import canonical, digest, manifest, vcs, workspace
 from enlist.app import Session
 from enlist.compdb import write_compile_commands
-from enlist.errors import EnvironmentFault
+from enlist.errors import EnvironmentFault, IntegrityError
 from enlist.fsio import write_atomic, write_if_changed
 from enlist.graph.model import Node, ProjectGraph
 from enlist.model.plan import Plan, PlanRequest
@@ -116,19 +116,43 @@ def after_build(state: PlanState, result: BuildResult) -> None:
         base = json.loads((_state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # planned by an older enlist: the next plan writes it
-    published = {}
-    for kind, outputs in zip(state.actions.kinds, state.actions.outputs, strict=True):
-        for path in outputs if kind == "publish" else ():
-            try:
-                published[path] = digest.of_file(root / path)
-            except OSError as e:
-                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
+    published = _published(root, state, result)
     revision = vcs.revision(root)
     lock = root / manifest.LOCK_FILE
     base["published"] = dict(sorted(published.items()))
     base["lock"] = digest.of_file(lock) if lock.is_file() else None
     base["revision"] = {"commit": revision.commit, "dirty": revision.dirty}
     write_atomic(manifest.manifest_path(root, state.config), canonical.pretty(base).encode("utf-8"))
+
+
+def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, str]:
+    """The digest of every published file, which must be what the build published: a file changed behind the
+    build's back (in place, keeping its size and time) is removed, so that the next build publishes it again,
+    and the manifest is not written."""
+    table = state.actions
+    published: dict[str, str] = {}
+    changed: list[str] = []
+    for i, kind in enumerate(table.kinds):
+        if kind != "publish":
+            continue
+        record = result.records.get(table.ids[i])
+        for k, path in enumerate(table.outputs[i]):
+            try:
+                published[path] = digest.of_file(root / path)
+            except OSError as e:
+                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
+            if record is not None and record.outputs[k] != published[path]:
+                changed.append(f"{path} (sha256 {published[path]}, published as {record.outputs[k]})")
+    if changed:
+        for entry in changed:
+            (root / entry.split(" ", 1)[0]).unlink(missing_ok=True)
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise IntegrityError(
+            f"a published file changed after the build published it: {changed[0]}{more}",
+            hint="it was removed and the manifest was not written; build again to publish it anew, and find what "
+            "writes into public/ behind the build's back",
+        )
+    return published
 
 
 def _state_dir(root: Path, config: str) -> Path:
