@@ -83,7 +83,11 @@ class SubprocessExecutor:
         if self._cancelled:
             _signal_groups([proc.pid], signal.SIGKILL)  # whatever the command left behind in its group
         elif action.stdout is not None:  # a test's result: its output, kept whether it passed or not
-            write_atomic(self._root / action.stdout, output)
+            try:
+                write_atomic(self._root / action.stdout, output)
+            except OSError as e:  # a full disk: the action fails, saying why, and the build goes on
+                output += f"enlist: cannot write {action.stdout}: {e.strerror}\n".encode()
+                return Execution(proc.returncode or 1, output, seconds)
         return Execution(proc.returncode, output, seconds, killed=killed)
 
     def cancel(self) -> None:

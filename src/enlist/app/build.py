@@ -11,6 +11,8 @@ old plan produced that the new one does not are deleted (a removed source's obje
 
 from __future__ import annotations
 
+import os
+import resource
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ from enlist.engine.builder import Builder, BuildResult, Options, watched
 from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
-from enlist.errors import EnlistError
+from enlist.errors import EnlistError, EnvironmentFault
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.plan import Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
@@ -69,6 +71,8 @@ class BuildRequest:
 
 
 AfterBuild = Callable[["state.PlanState", BuildResult], None]
+NO_SPACE = ("No space left on device", "Disk quota exceeded", "File too large", "NoSpaceLeft")  # C locale, zig
+LOW_SPACE = 64 << 20  # bytes: below this, a failed build is blamed on the disk
 
 
 def run_build(
@@ -125,6 +129,10 @@ def run_build(
         console.finish(summary)
         if failure is not None:
             raise failure
+        if result.failed:
+            full = disk_full(result, (request.root, request.cache or cache_dir()))
+            if full is not None:
+                raise full
         if result.ok:
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts))
@@ -190,6 +198,41 @@ def _run(
             return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
     finally:
         workers.close()
+
+
+def disk_full(result: BuildResult, places: tuple[Path, ...]) -> EnvironmentFault | None:
+    """The environment error to report when the build's failures come from a full disk: a failed command
+    said so (in the C locale actions run in), was killed by SIGXFSZ, one of `places` (the enlistment, the
+    cache) has less than `LOW_SPACE` left, or the build runs under a file size limit (`ulimit -f`). Linkers
+    that map their output die without a word when the disk fills, hence the other looks."""
+    failed = [result.outcomes[i] for i in result.failed]
+    said = [o for o in failed if o.exit_code == -signal.SIGXFSZ or any(t in o.output + o.message for t in NO_SPACE)]
+    low = sorted((free, str(p)) for p in places if (free := _free_bytes(p)) is not None and free < LOW_SPACE)
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if not said and not low and limit == resource.RLIM_INFINITY:
+        return None
+    first = (said or failed)[0]
+    label = result.dag.actions[first.index].label
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    if low:
+        why = f"{low[0][0]} bytes free in {low[0][1]}"
+    elif limit != resource.RLIM_INFINITY:
+        why = f"files are limited to {limit} bytes by `ulimit -f`"
+    else:
+        why = "no space left on device"
+    return EnvironmentFault(
+        f"the build failed for lack of disk space ({why}): {label} failed{more}",
+        hint="free disk space in the enlistment or the cache (ENLIST_CACHE) and build again; the outputs of the "
+        "failed actions were removed and none of them was cached",
+    )
+
+
+def _free_bytes(path: Path) -> int | None:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
 
 
 def remove_leftovers(root: Path, directory: Path, plans: list[state.PlanState]) -> None:
