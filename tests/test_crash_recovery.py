@@ -4,11 +4,14 @@ interrupted writes are swept (never left among published files or objects), and 
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from realkit import CONFIG, PUBLIC, Tree, differences
+from toolcache_support import Enlistment
 
 LEFTOVERS = (
     f"{PUBLIC}/bin/.app.4242.139.tmp",  # a publish staged, not renamed
@@ -73,3 +76,17 @@ def test_a_plan_whose_commands_were_damaged_is_made_again(tree: Tree) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert differences(tree.snapshot(), reference) == []
     assert b"-O2" not in plan.read_bytes()
+
+
+def test_gc_removes_what_killed_builds_left_in_the_cache(enlistment: Enlistment) -> None:
+    tmp = enlistment.cache / "tmp"
+    tmp.mkdir(parents=True)
+    old, fresh = tmp / f".{'ab' * 32}.4242.139.tmp", tmp / f".{'cd' * 32}.4243.140.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"half a blob")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    result = enlistment.run("cache", "gc")
+    assert result.code == 0
+    assert result.out.endswith(", 1 temporary leftovers\n")
+    assert not old.exists() and fresh.exists()  # a young one may belong to a build that is running

@@ -1,6 +1,7 @@
 """`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]`: look after the machine cache.
 
-`stats` and `gc` are about the toolcache; `verify` checks the toolcache and the action cache with its CAS.
+`stats` is about the toolcache; `verify` checks the toolcache and the action cache with its CAS; `gc` trims the
+toolcache and removes what killed builds left in the temporary directories of both.
 """
 
 from __future__ import annotations
@@ -77,11 +78,19 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.OK
     if args.action == "verify":
         return _verify(layout, repair=args.repair)
+    import time
+
+    from enlist.store.local import remove_stale_temporaries
+
     report = maintenance.gc(layout, days=args.days, dry_run=args.dry_run)
+    engine_temp = remove_stale_temporaries(  # what killed builds left in the action cache's tmp/
+        layout.root.parent, older_than=maintenance.TEMP_MAX_AGE, now=time.time(), dry_run=args.dry_run
+    )
     verb = "would remove" if args.dry_run else "removed"
     print(
         f"gc: {verb} {len(report.removed)} entries ({human_bytes(report.freed_bytes)}), kept {report.kept}; "
-        f"{report.records_removed} stale enlistment records, {report.temp_removed} temporary leftovers"
+        f"{report.records_removed} stale enlistment records, {report.temp_removed + engine_temp} temporary "
+        "leftovers"
     )
     return ExitCode.OK
 

@@ -168,6 +168,24 @@ def unframe(data: bytes) -> bytes | None:
     return entry
 
 
+def remove_stale_temporaries(root: Path, *, older_than: float, now: float, dry_run: bool = False) -> int:
+    """Delete what killed builds left in `<root>/tmp/` (files last written more than `older_than` seconds
+    before `now`: younger ones may belong to a running build); returns how many."""
+    removed = 0
+    try:
+        names = os.listdir(root / "tmp")
+    except OSError:
+        return 0
+    for name in names:
+        path = root / "tmp" / name
+        with contextlib.suppress(OSError):
+            if now - path.lstat().st_mtime > older_than and path.is_file():
+                if not dry_run:
+                    path.unlink()
+                removed += 1
+    return removed
+
+
 def temp_name(path: Path) -> str:
     """A name next to `path` (same directory, so it can be renamed onto it) that no other thread uses."""
     return f"{path.parent}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
