@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import enginekit as ek
+from enlist.model.action import Action, ActionKind
+from enlist.model.project import Pass
 from enlist.rules.spec import ToolTree
 from enlist.store import verify
 from realkit import CONFIG, PROGRAM_OUTPUT, VARIANTS, Tree, differences, make_tree
@@ -111,3 +113,33 @@ def test_two_enlistments_sharing_one_cache_build_at_the_same_time(
 def without_paths(snapshot: dict[str, bytes]) -> dict[str, bytes]:
     """All but compile_commands.json, the one output that names the enlistment's absolute path."""
     return {path: data for path, data in snapshot.items() if path != "compile_commands.json"}
+
+
+def test_a_process_left_in_the_background_by_a_finished_build_delays_nobody(tmp_path: Path) -> None:
+    kit = ek.make_kit(tmp_path / "tree")
+    kit.write("bg/README", "a command that leaves a server running, as a compiler cache does\n")
+    out = ek.obj("bg", "bg.txt")
+    script = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > bg/pid; echo started > {out}"
+    kit.extra.append(
+        Action(
+            id="bg:generate",
+            kind=ActionKind.GENERATE,
+            project="bg",
+            pass_=Pass.PASS0,
+            argv=("/bin/sh", "-c", script),
+            inputs=("bg/README",),
+            outputs=(out,),
+            env=ek.ENV,
+            description="GEN bg",
+        )
+    )
+    cache = tmp_path / "cache"
+    assert ek.build(kit, cache=cache)[0] == 0
+    server = int((kit.root / "bg" / "pid").read_text())
+    try:
+        kit.write("other/other.c", "int other(void) { return 8; }\n")
+        code, output = ek.build(kit, cache=cache)
+        assert code == 0, output
+        assert "waiting" not in output
+    finally:
+        os.kill(server, signal.SIGKILL)
