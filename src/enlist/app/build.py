@@ -12,7 +12,6 @@ old plan produced that the new one does not are deleted (a removed source's obje
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -208,15 +207,15 @@ def disk_full(result: BuildResult, places: tuple[Path, ...]) -> EnvironmentFault
     failed = [result.outcomes[i] for i in result.failed]
     said = [o for o in failed if o.exit_code == -signal.SIGXFSZ or any(t in o.output + o.message for t in NO_SPACE)]
     low = sorted((free, str(p)) for p in places if (free := _free_bytes(p)) is not None and free < LOW_SPACE)
-    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    if not said and not low and limit == resource.RLIM_INFINITY:
+    limit = _file_size_limit()
+    if not said and not low and limit is None:
         return None
     first = (said or failed)[0]
     label = result.dag.actions[first.index].label
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     if low:
         why = f"{low[0][0]} bytes free in {low[0][1]}"
-    elif limit != resource.RLIM_INFINITY:
+    elif limit is not None:
         why = f"files are limited to {limit} bytes by `ulimit -f`"
     else:
         why = "no space left on device"
@@ -225,6 +224,13 @@ def disk_full(result: BuildResult, places: tuple[Path, ...]) -> EnvironmentFault
         hint="free disk space in the enlistment or the cache (ENLIST_CACHE) and build again; the outputs of the "
         "failed actions were removed and none of them was cached",
     )
+
+
+def _file_size_limit() -> int | None:
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if limit == resource.RLIM_INFINITY else limit
 
 
 def _free_bytes(path: Path) -> int | None:
