@@ -2,11 +2,16 @@
 adapters, write the logs, remember the tree's state and, when everything is current, the no-op record.
 
     request = BuildRequest(root=..., plan_request=PlanRequest(...), options=Options(jobs=8), ...)
-    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted)
+    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted);
+                                                    # EnlistError for the rest
 
 The plan is reused, without calling the planner, when the `PlanRequest` is the one the tree's state was
 planned for and none of the plan's source files changed content; otherwise the planner runs, and the files the
 old plan produced that the new one does not are deleted (a removed source's object, a dropped publish pair).
+
+After a build that was killed (`TreeLock.unclean`), the temporary files its interrupted writes left are swept
+first. A build whose actions failed for lack of disk space raises `EnvironmentFault` (exit 3) once its logs
+are written: a full disk is the machine's fault, not the code's (`disk_full`).
 """
 
 from __future__ import annotations
