@@ -4,8 +4,8 @@ A command runs with exactly the environment its action declares (the planner scr
 and `LC_ALL=C`, umask 022, stdin closed, stdout and stderr captured together, in the action's working
 directory, in a process group of its own: a terminal's Ctrl-C reaches enlist only, and enlist stops the
 whole group (SIGTERM, then SIGKILL after `GRACE_SECONDS`), so no compiler outlives an interrupted build.
-Each command also inherits the descriptors in `inherit` (the build tree's lock): should enlist itself be
-killed with SIGKILL, the lock stays held until its commands are gone too (see `enlist.store.lock`).
+Each command also inherits the descriptors in `inherit` (the tree's `commands` lock): should enlist itself
+be killed with SIGKILL, the next build waits until its commands are gone too (see `enlist.store.lock`).
 Missing output directories are created first, as ninja does, and old outputs are deleted: the action cache
 may hold them by hard link, and a stale output must never pass for a new one.
 """

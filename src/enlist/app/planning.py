@@ -131,7 +131,7 @@ def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, s
     and the manifest is not written."""
     table = state.actions
     published: dict[str, str] = {}
-    changed: list[str] = []
+    changed: list[tuple[str, str]] = []  # (path, the digest the build published)
     for i, kind in enumerate(table.kinds):
         if kind != "publish":
             continue
@@ -142,13 +142,15 @@ def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, s
             except OSError as e:
                 raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
             if record is not None and record.outputs[k] != published[path]:
-                changed.append(f"{path} (sha256 {published[path]}, published as {record.outputs[k]})")
+                changed.append((path, record.outputs[k]))
     if changed:
-        for entry in changed:
-            (root / entry.split(" ", 1)[0]).unlink(missing_ok=True)
+        for path, _ in changed:
+            (root / path).unlink(missing_ok=True)
+        path, expected = changed[0]
         more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
         raise IntegrityError(
-            f"a published file changed after the build published it: {changed[0]}{more}",
+            f"a published file changed after the build published it: {path} (sha256 {published[path]}, "
+            f"published as {expected}){more}",
             hint="it was removed and the manifest was not written; build again to publish it anew, and find what "
             "writes into public/ behind the build's back",
         )
