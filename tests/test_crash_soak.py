@@ -38,7 +38,7 @@ from toolcache_support import PLATFORM, Enlistment, packages_toml, tool_tar
 
 pytestmark = pytest.mark.soak
 
-TRIALS = int(os.environ.get("ENLIST_SOAK_TRIALS", "10"))
+TRIALS = int(os.environ.get("ENLIST_SOAK_TRIALS", "8"))
 SEED = int(os.environ.get("ENLIST_SOAK_SEED") or random.SystemRandom().randrange(1 << 30))
 MOMENTS = ("before", "after", "delay")
 
@@ -167,6 +167,36 @@ def test_kill_9_during_builds_never_leaves_a_wrong_result(tree: Tree, tmp_path: 
     assert tally.kills >= min(TRIALS, tally.trials // 2), tally.report()
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert served.returncode == 0 and tree.snapshot() == references[current], served.stdout
+
+
+def test_kill_9_before_and_after_each_write_of_a_cold_build(tree: Tree, tmp_path: Path) -> None:
+    """Deterministic moments: just before and just after each rename or link of a build from a clean tree and
+    an empty cache, spread evenly over all of them (all of them when ENLIST_SOAK_TRIALS is large enough)."""
+    tree.use(0)
+    operations = tree.count_operations("build", "-j", "2")
+    reference = tree.snapshot()
+    points = [(moment, n) for n in range(1, operations + 1) for moment in ("before", "after")]
+    if len(points) > TRIALS:
+        points = [points[round(k * (len(points) - 1) / max(1, TRIALS - 1))] for k in range(TRIALS)]
+    tally = Tally("write sweep")
+    note = tmp_path / "crash-note"
+    for moment, number in points:
+        tree.clean()
+        wipe_action_cache(tree.cache)
+        done = tree.enlist("build", "-j", "2", crash=(moment, number), CRASHKIT_NOTE=str(note))
+        tally.trials += 1
+        if done.returncode == -signal.SIGKILL:
+            tally.kills += 1
+            tally.moments[f"{moment} {where(note, tree.cache)}"] += 1
+        again = tree.enlist("build", "-j", "2")
+        problems = differences(tree.snapshot(), reference)
+        if again.returncode != 0:
+            problems.append(f"exit {again.returncode}: {again.stdout}{again.stderr}")
+        if problems:
+            tally.wrong.append(f"{moment} operation {number}: {problems}")
+    print(tally.report())
+    assert tally.wrong == [], tally.report() + "\n" + "\n".join(tally.wrong)
+    assert tally.kills >= len(points) * 3 // 4, tally.report()  # threads may reorder the last few writes
 
 
 # -- restore -----------------------------------------------------------------------------------------------
