@@ -16,7 +16,7 @@ import pytest
 
 from enlist.rules.spec import ToolTree
 
-pytest_plugins = ["toolcache_support"]
+pytest_plugins = ["toolcache_support", "realkit"]
 
 REPO = Path(__file__).resolve().parents[1]
 

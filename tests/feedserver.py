@@ -7,8 +7,10 @@
 
 Faults, consumed one per request: `500`, `404`, `503`; `delay:S` (sleep S seconds, then answer); `truncate`
 (send half the body, then close); `reset` (close the connection without an answer); `shortlen` (announce 10
-bytes fewer than the body has); `stall:S` (send half the body, sleep S seconds, send the rest); `norange`
-(ignore a Range header). Range requests (`bytes=N-`) are answered with 206 unless told otherwise. Optional
+bytes fewer than the body has); `longlen` (announce 10 bytes more, send the body, close); `stall:S` (send half
+the body, sleep S seconds, send the rest); `norange` (ignore a Range header); `redirect:URL` (to an authorized
+request, answer 302 with `Location: URL`, as a feed that sends its downloads to a file host does).
+Range requests (`bytes=N-`) are answered with 206 unless told otherwise. Optional
 basic auth or a bearer token; the log records whether a request was authorized, never the credentials
 themselves.
 """
@@ -42,7 +44,7 @@ class FeedServer:
         self.faults: dict[str, list[str]] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
@@ -77,6 +79,15 @@ class FeedServer:
     def gets(self, path: str) -> list[Seen]:
         with self._lock:
             return [s for s in self.seen if s.path == path]
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (killed by a test) is expected; anything else is still reported."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
@@ -121,6 +132,9 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             if not authorized:
                 self._status(401, {"WWW-Authenticate": 'Basic realm="feed"'})
                 return
+            if fault and fault.startswith("redirect:"):
+                self._status(302, {"Location": fault.split(":", 1)[1]})
+                return
             self._serve(path, fault)
 
         def _status(self, code: int, headers: dict[str, str] | None = None) -> None:
@@ -153,14 +167,14 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(206 if start else 200)
             if start:
                 self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            length = len(body) - 10 if fault == "shortlen" else len(body)
+            length = len(body) + {"shortlen": -10, "longlen": 10}.get(fault or "", 0)
             self.send_header("Content-Length", str(length))
             self.send_header(
                 "Content-Type", "text/html" if path.endswith("/") else "application/octet-stream"
             )
             self.end_headers()
-            if fault == "truncate":
-                self.wfile.write(body[: len(body) // 2])
+            if fault in ("truncate", "longlen"):
+                self.wfile.write(body if fault == "longlen" else body[: len(body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)

@@ -53,12 +53,14 @@ def test_verify_finds_a_changed_file_in_a_tree_and_repair_restores_it(
     assert result.code == 3
     assert result.out == (
         f"verify: corrupt tree {digest}: bin/tool has changed\n"
-        "verify: 1 archives and 1 trees checked, 1 corrupt\n"
+        "verify: 1 archives, 1 trees, 0 action-cache entries and 0 CAS blobs checked, 1 corrupt\n"
     )
     repaired = enlistment.run("cache", "verify", "--repair")
     assert repaired.code == 0 and f"verify: repaired {digest}" in repaired.out
     assert "echo hello" in tool.read_text()
-    assert enlistment.run("cache", "verify").out == "verify: 1 archives and 1 trees checked, all good\n"
+    assert enlistment.run("cache", "verify").out == (
+        "verify: 1 archives, 1 trees, 0 action-cache entries and 0 CAS blobs checked, all good\n"
+    )
 
 
 def test_repair_fetches_a_corrupt_archive_again_from_its_feed(

@@ -58,7 +58,9 @@ def test_kill_9_mid_download_then_restore_resumes(
     result = enlistment.call("restore")
     assert result.code == 0, result.text
     assert server.gets(TOOL)[-1].range == f"bytes={half}-"  # it resumed where the killed one stopped
-    assert enlistment.call("cache", "verify").out.endswith("1 archives and 1 trees checked, all good\n")
+    assert enlistment.call("cache", "verify").out.endswith(
+        "1 archives, 1 trees, 0 action-cache entries and 0 CAS blobs checked, all good\n"
+    )
 
 
 def test_two_restores_at_once_share_one_download(

@@ -44,6 +44,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _disk_full() -> tuple[int, ...]:
+    import errno
+
+    return (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
@@ -114,7 +120,11 @@ def _run(argv: list[str]) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
-    except Exception:  # a bug in enlist, not the user's input: say so and show where
+    except Exception as e:  # a bug in enlist, not the user's input: say so and show where
+        if isinstance(e, OSError) and e.errno in _disk_full():  # wherever it struck, the disk is to blame
+            where = f"cannot write {e.filename}: " if e.filename else ""
+            print(f"error: {where}{e.strerror}\n  hint: free disk space and run it again", file=sys.stderr)
+            return ExitCode.ENVIRONMENT
         import traceback
 
         traceback.print_exc()

@@ -4,6 +4,8 @@ A command runs with exactly the environment its action declares (the planner scr
 and `LC_ALL=C`, umask 022, stdin closed, stdout and stderr captured together, in the action's working
 directory, in a process group of its own: a terminal's Ctrl-C reaches enlist only, and enlist stops the
 whole group (SIGTERM, then SIGKILL after `GRACE_SECONDS`), so no compiler outlives an interrupted build.
+Each command also inherits the descriptors in `inherit` (the tree's `commands` lock): should enlist itself
+be killed with SIGKILL, the next build waits until its commands are gone too (see `enlist.store.lock`).
 Missing output directories are created first, as ninja does, and old outputs are deleted: the action cache
 may hold them by hard link, and a stale output must never pass for a new one.
 """
@@ -31,8 +33,9 @@ GRACE_SECONDS = 2.0
 
 
 class SubprocessExecutor:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, inherit: tuple[int, ...] = ()) -> None:
         self._root = root
+        self._inherit = inherit
         self._lock = threading.Lock()
         self._running: dict[int, subprocess.Popen[bytes]] = {}
         self._cancelled = False
@@ -65,6 +68,7 @@ class SubprocessExecutor:
                     stderr=subprocess.STDOUT,
                     process_group=0,
                     umask=UMASK,
+                    pass_fds=self._inherit,
                 )
                 self._running[proc.pid] = proc
         except OSError as e:
@@ -83,7 +87,11 @@ class SubprocessExecutor:
         elif action.stdout is not None:  # a test's result: its output, kept whether it passed or not
             from enlist.fsio import write_atomic  # here: tempfile costs more than a small build's bookkeeping
 
-            write_atomic(self._root / action.stdout, output)
+            try:
+                write_atomic(self._root / action.stdout, output)
+            except OSError as e:  # a full disk: the action fails, saying why, and the build goes on
+                output += f"enlist: cannot write {action.stdout}: {e.strerror}\n".encode()
+                return Execution(proc.returncode or 1, output, seconds)
         return Execution(proc.returncode, output, seconds, killed=killed)
 
     def cancel(self) -> None:

@@ -2,14 +2,18 @@
 
 Anything a later run may trust (caches, published trees, lock files, manifests) is written to a sibling temporary
 file and renamed over the target, so a reader (or a build that is interrupted) sees the old bytes or the new ones,
-never a mix. `write_if_changed` leaves an identical file alone, which keeps its mtime, and so the stat caches of
-enlist and of editors, untouched.
+never a mix. Every such temporary file in a build tree is named `.<name>.<unique>.tmp`; a process killed between
+the write and the rename leaves one behind, which the next build removes (`remove_leftovers`).
+`write_if_changed` leaves an identical file alone, which keeps its mtime, and so the stat caches of enlist and of
+editors, untouched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -43,3 +47,20 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         pass
     write_atomic(path, data)
     return True
+
+
+def remove_leftovers(directories: Iterable[Path], *, prefix: str = ".") -> int:
+    """Delete the temporary files (`.<name>.<unique>.tmp`, with a name starting with `prefix`) that writes
+    interrupted by a kill left in `directories`; returns how many were deleted."""
+    removed = 0
+    for directory in directories:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(prefix) and name.startswith(".") and name.endswith(".tmp"):
+                with contextlib.suppress(IsADirectoryError, FileNotFoundError, PermissionError):
+                    os.unlink(directory / name)
+                    removed += 1
+    return removed

@@ -2,15 +2,21 @@
 adapters, write the logs, remember the tree's state and, when everything is current, the no-op record.
 
     request = BuildRequest(root=..., plan_request=PlanRequest(...), options=Options(jobs=8), ...)
-    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted)
+    code = run_build(request, planner, console)     # 0, 1 (an action failed) or 130 (interrupted);
+                                                    # EnlistError for the rest
 
 The plan is reused, without calling the planner, when the `PlanRequest` is the one the tree's state was
 planned for and none of the plan's source files changed content; otherwise the planner runs, and the files the
 old plan produced that the new one does not are deleted (a removed source's object, a dropped publish pair).
+
+After a build that was killed (`TreeLock.unclean`), the temporary files its interrupted writes left are swept
+first. A build whose actions failed for lack of disk space raises `EnvironmentFault` (exit 3) once its logs
+are written: a full disk is the machine's fault, not the code's (`disk_full`).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +32,7 @@ from enlist.engine.builder import Builder, BuildResult, Options, watched
 from enlist.engine.events import Event
 from enlist.engine.rebuilder import Rebuilder
 from enlist.engine.table import ActionTable, RecordTable
-from enlist.errors import EnlistError, InputError
+from enlist.errors import EnlistError, EnvironmentFault, InputError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.plan import Planner, PlanRequest
 from enlist.publish import TreePublisher, remove_stale
@@ -69,6 +75,8 @@ class BuildRequest:
 
 
 AfterBuild = Callable[["state.PlanState", BuildResult], None]
+NO_SPACE = ("No space left on device", "Disk quota exceeded", "File too large", "NoSpaceLeft")  # C locale, zig
+LOW_SPACE = 64 << 20  # bytes: below this, a failed build is blamed on the disk
 
 
 def run_build(
@@ -76,13 +84,14 @@ def run_build(
 ) -> int:
     """One build (see the module docstring). `after` runs once the tree's state is saved, whatever the
     result, still under the tree's lock: the place for what every build refreshes (compile_commands.json,
-    the manifest). It does not run when a no-op check answers alone."""
+    the manifest). It does not run when a no-op check answers alone. An error it raises is raised once the
+    logs are written, and the build leaves no no-op record."""
     from enlist.console.logs import LogFiles, noop_logs, write_failure
     from enlist.console.summary import exit_code, noop_summary, summarise
 
     started = time.monotonic()
     directory = state.state_dir(request.root, request.config)
-    with TreeLock(directory, console.notice):
+    with TreeLock(directory, console.notice) as lock:
         scan = noop.scan_for(request.identity(), str(directory))
         state.forget_noop(directory)
         previous = state.load(directory)
@@ -93,6 +102,8 @@ def run_build(
             write_failure(request.root / "out" / request.config, request.config, e)
             raise
         _check_dirs(request.dirs, plan.actions.projects)
+        if lock.unclean:  # the last build was killed: its interrupted writes may have left temporary files
+            remove_leftovers(request.root, directory, [plan, *([previous.plan] if previous else [])])
         if previous is None or plan is not previous.plan:
             plan = state.save_plan(directory, plan)
         elif scan is not None:
@@ -104,10 +115,14 @@ def run_build(
             console(event)
 
         records = previous.records if previous else RecordTable()
-        result = _run(request, plan, records, files, report)
-        state.save(directory, state.TreeState(plan, files.entries(), result.records))
-        if after is not None:
-            after(plan, result)
+        result = _run(request, plan, records, files, report, lock.fd)
+        failure: EnlistError | None = None
+        try:
+            state.save(directory, state.TreeState(plan, files.entries(), result.records))
+            if after is not None:
+                after(plan, result)
+        except EnlistError as e:
+            failure = e  # reported once the logs of the build are complete (a full disk explains itself first)
         summary = summarise(
             result,
             config=request.config,
@@ -117,6 +132,12 @@ def run_build(
         )
         logs.finish(summary)
         console.finish(summary)
+        if result.failed:
+            full = disk_full(result, (request.root, request.cache or cache_dir()))
+            if full is not None:
+                raise full
+        if failure is not None:
+            raise failure
         if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts, records))
@@ -168,6 +189,7 @@ def _run(
     records: RecordTable,
     files: TreeFiles,
     report: Callable[[Event], None],
+    lock_fd: int,
 ) -> BuildResult:
     options = request.options
     clean = options.clean or not request.read_cache
@@ -176,7 +198,7 @@ def _run(
         fingerprints=plan.fingerprints,
         previous=records,
         files=files,
-        executor=SubprocessExecutor(request.root),
+        executor=SubprocessExecutor(request.root, inherit=(lock_fd,)),
         publisher=TreePublisher(request.root),
         store=LocalStore(request.cache or cache_dir()),
         read_cache=request.read_cache,
@@ -192,6 +214,61 @@ def _run(
             return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
     finally:
         workers.close()
+
+
+def disk_full(result: BuildResult, places: tuple[Path, ...]) -> EnvironmentFault | None:
+    """The environment error to report when the build's failures come from a full disk: a failed command
+    said so (in the C locale actions run in), was killed by SIGXFSZ, one of `places` (the enlistment, the
+    cache) has less than `LOW_SPACE` left, or the build runs under a file size limit (`ulimit -f`). Linkers
+    that map their output die without a word when the disk fills, hence the other looks."""
+    failed = [result.outcomes[i] for i in result.failed]
+    said = [o for o in failed if o.exit_code == -signal.SIGXFSZ or any(t in o.output + o.message for t in NO_SPACE)]
+    low = sorted((free, str(p)) for p in places if (free := _free_bytes(p)) is not None and free < LOW_SPACE)
+    limit = _file_size_limit()
+    if not said and not low and limit is None:
+        return None
+    first = (said or failed)[0]
+    label = result.dag.actions[first.index].label
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    if low:
+        why = f"{low[0][0]} bytes free in {low[0][1]}"
+    elif limit is not None:
+        why = f"files are limited to {limit} bytes by `ulimit -f`"
+    else:
+        why = "no space left on device"
+    return EnvironmentFault(
+        f"the build failed for lack of disk space ({why}): {label} failed{more}",
+        hint="free disk space in the enlistment or the cache (ENLIST_CACHE) and build again; the outputs of the "
+        "failed actions were removed and none of them was cached",
+    )
+
+
+def _file_size_limit() -> int | None:
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if limit == resource.RLIM_INFINITY else limit
+
+
+def _free_bytes(path: Path) -> int | None:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def remove_leftovers(root: Path, directory: Path, plans: list[state.PlanState]) -> None:
+    """Delete the temporary files that a killed build left where it writes: next to the outputs of these
+    plans (objects, published files, test logs), in `out/<config>/`, its state directory and the root
+    (compile_commands.json). Nothing there is trusted, but nothing half-written may stay in the tree."""
+    from enlist import fsio  # here: it brings tempfile, which a small build does not need
+
+    dirs = {directory, directory.parent, directory.parent.parent / ".enlist"}
+    for plan in plans:
+        dirs.update((root / out).parent for outs in plan.actions.outputs for out in outs if not out.startswith("/"))
+    fsio.remove_leftovers(sorted(dirs))
+    fsio.remove_leftovers([root], prefix=".compile_commands.json.")
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from enlist import canonical, digest, manifest, vcs, workspace
 from enlist.app import Session
 from enlist.compdb import write_compile_commands
 from enlist.descriptors.paths import platform_name
-from enlist.errors import ConfigError, EnvironmentFault, InputError, InputErrors
+from enlist.errors import ConfigError, EnvironmentFault, InputError, InputErrors, IntegrityError
 from enlist.fsio import write_atomic, write_if_changed
 from enlist.graph.model import Node, ProjectGraph
 from enlist.model.action import Action, ActionKind
@@ -176,24 +176,45 @@ def after_build(state: PlanState, result: BuildResult, revision: Revision | None
         base = json.loads((_state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # planned by an older enlist: the next plan writes it
-    published = {}
-    table = state.actions
-    for action_id, kind, outputs in zip(table.ids, table.kinds, table.outputs, strict=True):
-        row = result.records.get(action_id) if kind == "publish" else None
-        known = row.outputs if row is not None and len(row.outputs) == len(outputs) else ()
-        for k, path in enumerate(outputs if kind == "publish" else ()):
-            # the build verified each output (by content, or by an unchanged stat signature): no re-reading
-            found = known[k] if known and len(known[k]) == 64 else None
-            try:
-                published[path] = found or digest.of_file(root / path)
-            except OSError as e:
-                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
+    published = _published(root, state, result)
     revision = revision or vcs.revision(root)  # the caller may have asked git while the build ran
     lock = root / manifest.LOCK_FILE
     base["published"] = dict(sorted(published.items()))
     base["lock"] = digest.of_file(lock) if lock.is_file() else None
     base["revision"] = {"commit": revision.commit, "dirty": revision.dirty}
     write_atomic(manifest.manifest_path(root, state.config), canonical.pretty(base).encode("utf-8"))
+
+
+def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, str]:
+    """The digest of every published file, which must be what the build published: a file changed behind the
+    build's back (in place, keeping its size and time) is removed, so that the next build publishes it again,
+    and the manifest is not written."""
+    table = state.actions
+    published: dict[str, str] = {}
+    changed: list[tuple[str, str]] = []  # (path, the digest the build published)
+    for i, kind in enumerate(table.kinds):
+        if kind != "publish":
+            continue
+        record = result.records.get(table.ids[i])
+        for k, path in enumerate(table.outputs[i]):
+            try:
+                published[path] = digest.of_file(root / path)
+            except OSError as e:
+                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
+            if record is not None and record.outputs[k] != published[path]:
+                changed.append((path, record.outputs[k]))
+    if changed:
+        for path, _ in changed:
+            (root / path).unlink(missing_ok=True)
+        path, expected = changed[0]
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise IntegrityError(
+            f"a published file changed after the build published it: {path} (sha256 {published[path]}, "
+            f"published as {expected}){more}",
+            hint="it was removed and the manifest was not written; build again to publish it anew, and find what "
+            "writes into public/ behind the build's back",
+        )
+    return published
 
 
 def _state_dir(root: Path, config: str) -> Path:

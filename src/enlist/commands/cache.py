@@ -1,5 +1,9 @@
 """`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]|export BUNDLE [--platform P]|import BUNDLE`:
-look after the toolcache, and carry a lock's archives to a machine without feeds (`enlist.toolcache.bundle`)."""
+look after the machine cache, and carry a lock's archives to a machine without feeds (`enlist.toolcache.bundle`).
+
+`stats` is about the toolcache; `verify` checks the toolcache and the action cache with its CAS; `gc` trims the
+toolcache and removes what killed builds left in the temporary directories of both.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     stats = sub.add_parser("stats", help="sizes and counts of the toolcache")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
-    verify = sub.add_parser("verify", help="rehash every archive and unpacked tree")
-    verify.add_argument("--repair", action="store_true", help="delete corrupt entries and make them again")
+    verify = sub.add_parser(
+        "verify", help="rehash every archive, unpacked tree, action-cache entry and CAS blob"
+    )
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="delete corrupt entries; make archives and trees again (action-cache entries are simply dropped)",
+    )
     gc = sub.add_parser("gc", help="delete what no recently used enlistment needs")
     gc.add_argument(
         "--days",
@@ -82,11 +92,19 @@ def run(args: argparse.Namespace) -> int:
         return _verify(layout, repair=args.repair)
     if args.action in ("export", "import"):
         return _bundle(args)
+    import time
+
+    from enlist.store.local import remove_stale_temporaries
+
     report = maintenance.gc(layout, days=args.days, dry_run=args.dry_run)
+    engine_temp = remove_stale_temporaries(  # what killed builds left in the action cache's tmp/
+        layout.root.parent, older_than=maintenance.TEMP_MAX_AGE, now=time.time(), dry_run=args.dry_run
+    )
     verb = "would remove" if args.dry_run else "removed"
     print(
         f"gc: {verb} {len(report.removed)} entries ({human_bytes(report.freed_bytes)}), kept {report.kept}; "
-        f"{report.records_removed} stale enlistment records, {report.temp_removed} temporary leftovers"
+        f"{report.records_removed} stale enlistment records, {report.temp_removed + engine_temp} temporary "
+        "leftovers"
     )
     return ExitCode.OK
 
@@ -115,6 +133,9 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _verify(layout: Layout, *, repair: bool) -> int:
+    """The toolcache (archives, trees) and the action cache (entries, CAS blobs) under one cache root."""
+    from enlist.store import verify
+
     events = None
     if repair:
         from enlist.console.progress import restore_events
@@ -123,17 +144,27 @@ def _verify(layout: Layout, *, repair: bool) -> int:
     report = maintenance.verify(
         layout, repair=repair, source=_Sources(layout) if repair else None, events=events
     )
-    for problem in report.problems:
+    store = verify.verify(layout.root.parent, repair=repair)
+    for problem in [*report.problems, *store.problems]:
         print(f"verify: corrupt {problem}")
     for sha256 in report.repaired:
         print(f"verify: repaired {sha256}")
     for sha256 in report.removed:
         print(f"verify: removed {sha256} (no known lock pins it; it is fetched again when a lock needs it)")
-    summary = f"verify: {report.blobs} archives and {report.trees} trees checked"
-    if not report.problems:
+    for removed in store.removed:
+        print(f"verify: removed {removed.area} {removed.name}")
+    if repair and any(p.entry == "tree" for p in report.problems):
+        cleared = verify.clear_entries(layout.root.parent)
+        print(f"verify: cleared the action cache ({cleared} entries): actions may have run with a damaged tool")
+    summary = (
+        f"verify: {report.blobs} archives, {report.trees} trees, {store.entries} action-cache entries and "
+        f"{store.blobs} CAS blobs checked"
+    )
+    problems = len(report.problems) + len(store.problems)
+    if not problems:
         print(f"{summary}, all good")
         return ExitCode.OK
-    print(f"{summary}, {len(report.problems)} corrupt")
+    print(f"{summary}, {problems} corrupt")
     if not repair:
         print("  hint: run `enlist cache verify --repair`", file=sys.stderr)
         return ExitCode.ENVIRONMENT

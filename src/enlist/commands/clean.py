@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from enlist import workspace
+from enlist.app.build import remove_leftovers
 from enlist.publish import remove_stale
 from enlist.store import state
 from enlist.store.lock import TreeLock
@@ -31,23 +32,24 @@ def run(args: argparse.Namespace) -> int:
         previous = state.load(directory)
         removed: list[str] = []
         if previous is not None:
+            remove_leftovers(root, directory, [previous.plan])  # so that emptied directories go too
             outputs = {p for a in previous.plan.actions for p in a.outputs}
             outputs |= {a.depfile for a in previous.plan.actions if a.depfile}
             removed = remove_stale(root, outputs)
         shutil.rmtree(root / "public" / config, ignore_errors=True)
-        _clear(root / "out" / config, keep=directory / "lock")
+        _clear(root / "out" / config, keep=(directory / "lock", directory / "commands"))
     print(f"enlist: cleaned {config}: {len(removed)} outputs, public/{config}/ and out/{config}/")
     return 0
 
 
-def _clear(tree: Path, keep: Path) -> None:
-    """Delete everything under `tree` except `keep` (the lock this command holds) and its directories."""
+def _clear(tree: Path, keep: tuple[Path, ...]) -> None:
+    """Delete everything under `tree` except `keep` (the locks this command holds) and their directories."""
     if not tree.is_dir():
         return
     for child in tree.iterdir():
-        if child == keep:
+        if child in keep:
             continue
-        if child in keep.parents:
+        if any(child in k.parents for k in keep):
             _clear(child, keep)
         elif child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)

@@ -183,16 +183,18 @@ class Rebuilder:
             trace = traces.decode_trace(self.store.get_entry(full))
             if trace is None or tuple(o.path for o in trace.outputs) != action.outputs:
                 return None
+            log = self.store.get_bytes(trace.log) if trace.log else b""
+            if log is None:
+                return None  # the entry is incomplete: a hit must replay the command's output too
             for out in trace.outputs:
                 if not self.store.fetch_file(out.digest, self.files.absolute(out.path), out.executable):
                     return None
                 self.files.restored(out.path, out.digest)
-            log = self.store.get_bytes(trace.log) if trace.log else b""
         except EnlistError:
             return None  # an unreadable cache is a miss; the action runs
         digests = tuple(o.digest for o in trace.outputs)
         record = Record(self.fingerprints[i], static, full, deps, digests, trace.seconds)
-        text = (log or b"").decode("utf-8", "replace")
+        text = log.decode("utf-8", "replace")
         return Outcome(i, Verdict.CACHED, reason, record=record, output=text, exit_code=0)
 
     def _remember(self, action: Action, record: Record, log: bytes) -> tuple[str, ...]:

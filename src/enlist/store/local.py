@@ -10,6 +10,16 @@ Every file appears whole, by rename of a complete temporary file or by a hard li
 machines sharing nothing but this directory) may read and write at once: a reader sees a whole entry or none.
 Writing an existing blob is a no-op.
 
+Nothing read back is trusted without a check. A blob is named by its sha256, so its name verifies it. An
+action-cache entry is named by the action's key, not by its content, so it carries its own digest: the file is
+the sha256 of the entry (64 lowercase hex digits), a newline, then the entry's bytes
+(`enlist.engine.traces`):
+
+    3f5c...09\n{"kind":"outputs","log":null,"outputs":[...],"seconds":0.41,"v":1}
+
+An entry whose bytes do not match its digest (damaged on disk, truncated, or written by an older enlist) is
+deleted when read and counts as a miss. `enlist cache verify` checks both areas (`enlist.store.verify`).
+
 An output is stored by hard-linking it into the CAS when both are on one file system (creating a file costs
 far more than a link on some machines; the engine deletes outputs before their action runs again, so a
 command never writes through the link). A restore always copies and verifies the digest of what it copied:
@@ -54,10 +64,17 @@ class LocalStore:
     # -- action cache --------------------------------------------------------------------------------------
 
     def get_entry(self, key: str) -> bytes | None:
-        return _read(self._path("ac", key))
+        path = self._path("ac", key)
+        data = _read(path)
+        if data is None:
+            return None
+        entry = unframe(data)
+        if entry is None:
+            _discard(str(path))  # damaged: never used, and gone for the next reader
+        return entry
 
     def put_entry(self, key: str, data: bytes) -> None:
-        self._install(self._path("ac", key), data=data, replace=True)
+        self._install(self._path("ac", key), data=frame(data), replace=True)
 
     # -- CAS -----------------------------------------------------------------------------------------------
 
@@ -136,6 +153,37 @@ class LocalStore:
         except OSError as e:
             _discard(tmp)
             raise _unwritable(self.root, e) from e
+
+
+def frame(entry: bytes) -> bytes:
+    """An action-cache entry as stored: its sha256, a newline, its bytes."""
+    return of_bytes(entry).encode("ascii") + b"\n" + entry
+
+
+def unframe(data: bytes) -> bytes | None:
+    """The entry stored in `data`, or None when its bytes do not match the digest it carries."""
+    header, newline, entry = data[:64], data[64:65], data[65:]
+    if newline != b"\n" or header.decode("ascii", "replace") != of_bytes(entry):
+        return None
+    return entry
+
+
+def remove_stale_temporaries(root: Path, *, older_than: float, now: float, dry_run: bool = False) -> int:
+    """Delete what killed builds left in `<root>/tmp/` (files last written more than `older_than` seconds
+    before `now`: younger ones may belong to a running build); returns how many."""
+    removed = 0
+    try:
+        names = os.listdir(root / "tmp")
+    except OSError:
+        return 0
+    for name in names:
+        path = root / "tmp" / name
+        with contextlib.suppress(OSError):
+            if now - path.lstat().st_mtime > older_than and path.is_file():
+                if not dry_run:
+                    path.unlink()
+                removed += 1
+    return removed
 
 
 def temp_name(path: Path) -> str:

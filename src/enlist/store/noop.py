@@ -259,7 +259,8 @@ def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> set[st
 
 
 def _write(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.noop.tmp")  # one writer at a time: the check holds the tree's lock
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, path)

@@ -11,6 +11,10 @@ The files are Python `marshal` data (builtin types only: it loads ten times fast
 with little to do must not spend its budget parsing). They are caches: a file that is missing, truncated,
 from another version of enlist or another Python reads as "no state", and the build recomputes everything
 from contents. Each is written to a temporary file and renamed; `state` names the plan it belongs to.
+`plan` and `state` end with the CRC-32 of the marshal data before them (4 bytes, little-endian): the plan
+holds the commands and their fingerprints, and a damaged byte that still unmarshals must not run another
+command under the fingerprint (and cache keys) of the planned one. A file whose CRC does not match reads as
+"no state".
 
 `plan`: a dict
     format        "enlist-plan-4"
@@ -40,6 +44,7 @@ import contextlib
 import marshal
 import os
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +90,8 @@ class TreeState:
 
 
 def load(directory: Path) -> TreeState | None:
-    plan = _load(directory / "plan")
-    data = _load(directory / "state")
+    plan = _load(directory / "plan", sealed=True)
+    data = _load(directory / "state", sealed=True)
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
         return None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT or data.get("plan") != plan.get("id"):
@@ -136,7 +141,7 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
         "fingerprints": saved.fingerprints,
         "graph": saved.dag.saved(),
     }
-    write_atomic(directory / "plan", marshal.dumps(data))
+    write_atomic(directory / "plan", _seal(marshal.dumps(data)))
     return saved
 
 
@@ -147,7 +152,7 @@ def save(directory: Path, state: TreeState) -> None:
         "files": state.files,
         "records": state.records.rows,
     }
-    write_atomic(directory / "state", marshal.dumps(data))
+    write_atomic(directory / "state", _seal(marshal.dumps(data)))
 
 
 def save_noop(directory: Path, body: tuple[Any, ...]) -> None:
@@ -174,8 +179,17 @@ def write_atomic(path: Path, data: bytes) -> None:
         ) from e
 
 
-def _load(path: Path) -> Any:
+def _seal(data: bytes) -> bytes:
+    return data + zlib.crc32(data).to_bytes(4, "little")
+
+
+def _load(path: Path, *, sealed: bool = False) -> Any:
     try:
-        return marshal.loads(path.read_bytes())
+        data = path.read_bytes()
+        if sealed:
+            data, crc = data[:-4], data[-4:]
+            if len(crc) != 4 or zlib.crc32(data).to_bytes(4, "little") != crc:
+                return None
+        return marshal.loads(data)
     except (OSError, EOFError, ValueError, TypeError):
         return None

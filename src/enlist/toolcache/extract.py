@@ -3,7 +3,8 @@
 A package archive is untrusted input even after its sha256 matched: the lock may pin a hostile file. Refused,
 with nothing installed (the caller discards the work directory):
 - absolute names (`/x`, `C:x`), `..` components, backslashes or NUL in names;
-- symbolic links whose target is absolute or leaves the tree, and members stored inside a symbolic link;
+- symbolic links whose target is absolute or leaves the tree, also by way of other links of the archive
+  (`a -> ..` is inside, but `b -> a/..` then leads out), loops of links, and members stored inside a link;
 - hard links to anything but an earlier regular file of the archive;
 - devices, FIFOs and other special files; encrypted zip members;
 - two members whose names differ only in case (they collide on macOS and Windows), and duplicate members;
@@ -141,6 +142,7 @@ class _Writer:
         self.total = 0
         self.seen: dict[str, tuple[str, str]] = {}  # casefolded path -> (path, "dir" | "file" | "link")
         self.entries: list[Entry] = []
+        self.links: dict[str, str] = {}  # path -> target, to follow chains of links once all are known
 
     def refuse(self, name: str, why: str) -> None:
         raise ArchiveError(
@@ -245,6 +247,7 @@ class _Writer:
         (self.dest / path).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, self.dest / path)
         self.entries.append(Entry(path, "link", target))
+        self.links[path] = target
 
     def add_hardlink(self, name: str, target: str) -> None:
         source = "/".join(p for p in target.split("/") if p not in ("", "."))
@@ -256,7 +259,35 @@ class _Writer:
         with (self.dest / source).open("rb") as stream:
             self.add_file(name, stream, executable=original.kind == "exec")
 
+    def follow(self, link: str) -> str | None:
+        """Resolve `link` through the archive's links as the kernel would; why it is unsafe, or None."""
+        stack = link.split("/")[:-1]
+        pending = self.links[link].split("/")
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not stack:
+                    return f"is a symbolic link to '{self.links[link]}', which leads outside the tree through links"
+                stack.pop()
+                continue
+            stack.append(part)
+            target = self.links.get("/".join(stack))
+            if target is not None:
+                hops += 1
+                if hops > 40:
+                    return f"is a symbolic link to '{self.links[link]}', in a loop of symbolic links"
+                stack.pop()
+                pending = target.split("/") + pending
+        return None
+
     def finish(self) -> tuple[Entry, ...]:
+        for link in sorted(self.links):  # now that every link is known: a chain may use a later one
+            why = self.follow(link)
+            if why is not None:
+                self.refuse(link, why)
         dirs = sorted(path for path, kind in self.seen.values() if kind == "dir")
         for path in sorted(dirs, key=lambda p: -p.count("/")):
             os.chmod(self.dest / path, 0o555)

@@ -8,7 +8,8 @@ Only the slow path imports this module (it imports requests). Behaviour:
 - bodies are streamed to disk without content decoding (the bytes on disk are the bytes the server holds);
 - credentials come from the environment (`ENLIST_FEED_<NAME>_TOKEN`, or `..._USERNAME` and `..._PASSWORD`),
   from the user part of a configured index URL (pip style), or from netrc (requests reads `~/.netrc` or
-  `$NETRC`). They are sent only to the feed's own origin, and URLs are shown with `redact()`: no user part, no
+  `$NETRC`). They are sent only to the feed's own origin: a redirect to another host or port gets none (requests
+  drops the Authorization header; netrc applies by host name). URLs are shown with `redact()`: no user part, no
   query string.
 Tuning (environment): `ENLIST_HTTP_TIMEOUT` (seconds, default 30), `ENLIST_HTTP_RETRIES` (default 4),
 `ENLIST_HTTP_BACKOFF` (seconds, default 0.5).
@@ -178,6 +179,10 @@ class HttpClient:
             raise Retry("timed out") from e
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
             raise Retry("connection failed") from e
+        except requests.TooManyRedirects as e:
+            raise FeedError(
+                f"GET {redact(url)}: too many redirects", hint="the feed redirects in a loop; check the feed"
+            ) from e
         except requests.RequestException as e:
             raise FeedError(f"GET {redact(url)}: {type(e).__name__}", hint="check the feed URL") from e
         self._check_status(url, response, credentials)
