@@ -1,9 +1,11 @@
 """`enlist build [DIRS...] [-c] [-j N] [--config C] [--no-cache] [--explain] [--strict] [--fail-fast] [--pass
-N]`
+N] [--check]`
 
-Builds the projects under DIRS (default: everything) and whatever they consume. A build with nothing to do
-never gets here: `enlist.cli` hands it to `enlist.store.noop` first. The pipeline is plan -> run: the planner
-is found by name (`PLANNER`), imported only when the tree's remembered plan is out of date.
+Builds the projects under DIRS (default: everything) and whatever they consume. `--check` then builds the same
+again in a copy of the tree with no cache and names every action whose outputs differ (`enlist.app.check`).
+A build with nothing to do never gets here: `enlist.cli` hands it to `enlist.store.noop` first. The pipeline
+is plan -> run: the planner is found by name (`PLANNER`), imported only when the tree's remembered plan is out
+of date.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop after this pass (0 generate, 1 compile, 2 link)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="then build again with no cache in a copy of the tree and report every action whose outputs "
+        "differ (exit 1 if any does)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,7 +114,12 @@ def run(args: argparse.Namespace) -> int:
     )
     from enlist.app.planning import after_build
 
-    return run_build(request, load_planner, _console(args.explain), after=after_build)
+    console = _console(args.explain)
+    if args.check:
+        from enlist.app.check import check_build
+
+        return check_build(request, load_planner, console, sys.stdout, after=after_build)
+    return run_build(request, load_planner, console, after=after_build)
 
 
 def load_planner(request: PlanRequest) -> Plan:
