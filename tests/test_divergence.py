@@ -65,7 +65,9 @@ def test_a_text_difference_is_a_unified_diff(tmp_path: Path, monkeypatch: pytest
     assert a.read_text() == "/* stamp */\n#define WHEN 1\n"  # the originals are only read
 
 
-def test_a_binary_difference_says_where_and_suggests_diffoscope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_binary_difference_says_where_and_suggests_diffoscope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ENLIST_DIFFOSCOPE", "none")
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_bytes(b"\x7fELF\0\0\0\1rest")
@@ -142,7 +144,9 @@ def test_reproduce_reads_a_manifest_from_a_url_and_says_when_it_is_not_there(tmp
     (feed / "builds" / "dirty.json").write_text(json.dumps(_manifest(revision={"commit": C, "dirty": True})))
     with FeedServer(feed) as server:
         dirty = run_enlist(["reproduce", f"{server.url}builds/dirty.json"], cwd=tmp_path)
-        gone = run_enlist(["reproduce", f"{server.url}builds/gone.json"], cwd=tmp_path, env={"ENLIST_HTTP_RETRIES": "0"})
+        gone = run_enlist(
+            ["reproduce", f"{server.url}builds/gone.json"], cwd=tmp_path, env={"ENLIST_HTTP_RETRIES": "0"}
+        )
     assert dirty.returncode == 2, dirty.stderr
     assert f"{server.url}builds/dirty.json: this build was made from a dirty tree" in dirty.stderr
     assert gone.returncode == 3
