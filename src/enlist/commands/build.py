@@ -99,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     env = tuple((name, os.environ[name]) for name in settings.env_allow if name in os.environ)
     request = BuildRequest(
         root=root,
-        plan_request=PlanRequest(root=str(root), config=config, strict=args.strict, env=env),
+        plan_request=PlanRequest(
+            root=str(root), config=config, strict=args.strict, env=env, cache=str(workspace.cache_root())
+        ),
         options=Options(
             jobs=jobs,
             fail_fast=args.fail_fast,
