@@ -79,6 +79,17 @@ def test_a_binary_difference_says_where_and_suggests_diffoscope(
     )
 
 
+def test_a_path_that_leaves_the_enlistment_is_never_staged(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("one\n")
+    b.write_text("two\n")
+    work = tmp_path / "deep" / "work"
+    for path in ("../../escaped", "/etc/escaped", "public/../../escaped"):
+        text = diffreport.explain(path, a, b, names=("recorded", "reproduced"), work=work)
+        assert text == f"{path}: not explained (not a path inside the enlistment)\n"
+    assert not (tmp_path / "escaped").exists() and not work.exists()
+
+
 def _manifest(**changes: object) -> dict[str, object]:
     doc: dict[str, object] = {
         "build": {"build_number": None, "official": False, "version": "1.0.0-dev"},
@@ -117,6 +128,7 @@ def test_what_a_reproducible_manifest_asks_of_the_historic_bootstrap() -> None:
         ({"revision": {"commit": "", "dirty": True}}, "m.json: this build was made outside git"),
         ({"config": "debug"}, "m.json: bad config 'debug'"),
         ({"revision": None}, "m.json: the manifest lacks its revision, build or config"),
+        ({"revision": {"commit": "--upload-pack=x", "dirty": False}}, "m.json: revision.commit is not a commit id"),
     ],
 )
 def test_manifests_that_cannot_be_reproduced(changes: dict[str, object], message: str) -> None:

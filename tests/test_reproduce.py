@@ -6,8 +6,8 @@ generator (a tool that writes the time into a header). On it:
 
 - `enlist reproduce` of the first commit's manifest, fetched over HTTP, run at the second commit: that
   commit's own bootstrap.py sets up the historic enlist, which rebuilds everything with no cache, bit for bit;
-- two clones at other paths, with other caches (one with the toolchain at another path), HOME, TZ, umask and
-  locale, build byte-identical files and manifests;
+- two clones at other paths, with other caches (one with the toolchain at another path), HOME, TZ, umask,
+  locale and -j, build byte-identical files and manifests;
 - `enlist build --check` and `enlist reproduce` both catch the clock, name it, and show the difference;
 - a pin gone from its feed is named before anything is set up.
 
@@ -217,9 +217,10 @@ def test_two_clones_with_other_paths_caches_and_settings_build_identical_bytes(
             "LC_ALL": "POSIX", "LANG": "POSIX"},
     }  # fmt: skip
     umasks = {x: 0o027, y: 0o077}
+    jobs = {x: "1", y: "3"}  # another schedule, too
     builds = {
         clone: subprocess.Popen(
-            [sys.executable, "-m", "enlist", "build", "--no-cache", "--config", CONFIG],
+            [sys.executable, "-m", "enlist", "build", "--no-cache", "--config", CONFIG, "-j", jobs[clone]],
             cwd=clone,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}, **settings[clone]},
             stdout=subprocess.PIPE,

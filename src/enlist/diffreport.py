@@ -19,6 +19,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from enlist.divergence import is_plain_path
+
 MAX_LINES = 200  # of a text diff, per file
 MAX_REPORT_BYTES = 200_000  # of a diffoscope report, per file
 TIMEOUT_SECONDS = 600
@@ -35,7 +37,9 @@ def diffoscope() -> str | None:
 
 def explain(path: str, first: Path, second: Path, *, names: tuple[str, str], work: Path) -> str:
     """The difference between `first` and `second`, two versions of the enlistment file `path`, as text
-    ending in a newline."""
+    ending in a newline. `path` comes from a manifest: anything but a plain relative path is not staged."""
+    if not is_plain_path(path):
+        return f"{path}: not explained (not a path inside the enlistment)\n"
     a, b = _stage(first, work / names[0] / path), _stage(second, work / names[1] / path)
     rel_a, rel_b = f"{names[0]}/{path}", f"{names[1]}/{path}"
     program = diffoscope()

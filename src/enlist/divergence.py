@@ -13,10 +13,13 @@ downstream; the report names the generator first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 SHORT = 12  # hex digits of a digest shown in tables
+_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,16 @@ def compare_actions(first: Mapping[str, ActionOutputs], second: Mapping[str, Act
         if files:
             found.append(ActionDifference(action, a.label, a.key == b.key, tuple(files)))
     return sorted(found, key=lambda d: (not d.culprit, d.action))
+
+
+def is_plain_path(path: str) -> bool:
+    """An enlistment-relative POSIX path that stays inside the enlistment: what a manifest may name."""
+    parts = PurePosixPath(path).parts
+    return bool(parts) and not path.startswith("/") and ".." not in parts and "\\" not in path
+
+
+def is_commit(text: str) -> bool:
+    return bool(_COMMIT.fullmatch(text))
 
 
 def short(sha256: str | None) -> str:

@@ -117,6 +117,8 @@ def checked(doc: dict[str, Any], source: str, file: Path | None = None) -> Recor
             hint="reproduce builds of a git checkout",
             location=where,
         )
+    if not divergence.is_commit(commit):
+        raise InputError(f"revision.commit is not a commit id: {commit[:80]!r}", location=where)
     if revision.get("dirty") is not False:
         raise InputError(
             f"this build was made from a dirty tree (commit {commit[:12]} plus uncommitted changes): "
@@ -308,7 +310,7 @@ def _explain(recorded: Recorded, files: list[divergence.FileDifference], root: P
 
 def _recorded_bytes(recorded: Recorded, path: str, sha256: str, scratch: Path) -> Path | None:
     """The file `path` as recorded: next to the manifest, or in the local CAS (copied to `scratch`)."""
-    if recorded.file is not None and recorded.file.parent.parent.name == "out":
+    if recorded.file is not None and recorded.file.parent.parent.name == "out" and divergence.is_plain_path(path):
         beside = recorded.file.parents[2] / path
         if beside.is_file() and digest.of_file(beside) == sha256:
             return beside
