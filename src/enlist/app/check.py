@@ -88,6 +88,8 @@ def check_build(
         from enlist.console.plain import PlainConsole
 
         code = run_build(_elsewhere(request, copy, work / "cache"), planner, PlainConsole(log), after=second)
+        if code == ExitCode.INTERRUPTED:
+            return code
         if code != ExitCode.OK:
             out.write(log.getvalue())
             out.write(f"check: the second build failed (exit code {code}), so nothing was compared\n")
