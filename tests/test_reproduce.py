@@ -32,6 +32,7 @@ import pytest
 from tests.conftest import REPO, run_enlist
 
 from enlist.rules.spec import ToolTree
+from enlist.toolcache.store import make_writable
 from enlist.workspace import cache_root
 from feedserver import FeedServer
 
@@ -174,21 +175,25 @@ def test_reproduce_rebuilds_an_older_commit_bit_for_bit_with_its_own_bootstrap(h
 
 
 @pytest.fixture(scope="module")
-def other_cache(history: History, tool_trees: dict[str, ToolTree]) -> Path:
+def other_cache(tool_trees: dict[str, ToolTree]) -> Path:
     """A second cache that holds the toolchain at another path (hard links of the restored trees), as another
-    machine would after `enlist restore`; zig's libc in it is built afresh on first use."""
-    cache = history.base / "other-cache"
+    machine would after `enlist restore`. It is kept, once per machine like the restored trees, because zig
+    builds its libc afresh for a toolchain at a new path (40-80 s)."""
+    cache = cache_root() / "test-other-cache"
     for tree in tool_trees.values():
-        source = Path(tree.path)
         target = cache / "toolcache" / "trees" / tree.sha256[:2] / tree.sha256
-        shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
-        json_file = source.with_name(f"{tree.sha256}.json")
-        if json_file.is_file():
-            shutil.copy(json_file, target.with_name(json_file.name))
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f"{tree.sha256}.{os.getpid()}.tmp")
+            shutil.copytree(tree.path, partial, symlinks=True, copy_function=_link_or_copy)
+            try:
+                partial.rename(target)  # whole or not at all, even with another test session at work
+            except OSError:
+                make_writable(partial)
+                shutil.rmtree(partial)
     zig = tool_trees["ziglang"].sha256
-    markers = cache_root() / "zig" / zig
-    (cache / "zig" / zig).mkdir(parents=True)
-    for marker in markers.glob("enlist-warm-*"):  # skip the warm-up of every flavor: chk alone is built
+    (cache / "zig" / zig).mkdir(parents=True, exist_ok=True)
+    for marker in (cache_root() / "zig" / zig).glob("enlist-warm-*"):  # no warm-up of every flavor: chk only
         shutil.copy(marker, cache / "zig" / zig / marker.name)
     return cache
 
@@ -245,7 +250,7 @@ def test_two_clones_with_other_paths_caches_and_settings_build_identical_bytes(
     # The same tree built with another cache runs that cache's tools: the plan names them, so it is made again.
     again = build(x, "--no-cache", ENLIST_CACHE=str(other_cache))
     log = (x / "out" / CONFIG / "build.log").read_text()
-    assert str(other_cache) in log and str(cache_root()) not in log, again.stdout
+    assert str(other_cache) in log and str(cache_root() / "toolcache") not in log, again.stdout
     assert (x / "out" / CONFIG / "manifest.json").read_bytes() == manifest
 
 
@@ -352,9 +357,15 @@ def test_a_pin_gone_from_its_feed_is_named_before_anything_is_set_up(
     archive = history.base / "lab" / "clock" / "1.0" / "clock-1.0.tar.gz"
     kept = history.base / "clock-1.0.tar.gz"
     archive.rename(kept)
+    tmp = history.base / "tmp-pins"
+    tmp.mkdir()
     try:
         manifest = history.origin / "out" / CONFIG / "manifest.json"
-        done = run_enlist(["reproduce", str(manifest)], cwd=history.origin, env={"ENLIST_CACHE": str(other_cache)})
+        done = run_enlist(
+            ["reproduce", str(manifest), "--repo", history.origin.as_uri()],  # a URL: a full clone
+            cwd=history.base,
+            env={"ENLIST_CACHE": str(other_cache), "TMPDIR": str(tmp)},
+        )
     finally:
         kept.rename(archive)
     assert done.returncode == 3, done.stdout + done.stderr
@@ -363,3 +374,4 @@ def test_a_pin_gone_from_its_feed_is_named_before_anything_is_set_up(
     ) in done.stderr
     assert "feed 'lab' has no file clock/1.0/clock-1.0.tar.gz" in done.stderr
     assert "bootstrap:" not in done.stderr and done.stdout == ""
+    assert list(tmp.iterdir()) == []
