@@ -296,7 +296,9 @@ def main() -> None:
     plan = Plan(CONFIG, tuple(acts), PathRoots(str(bench.e_tree.resolve())), ("buildconf/enlist.toml",))
     request = BuildRequest(
         root=bench.e_tree.resolve(),
-        plan_request=PlanRequest(root=str(bench.e_tree.resolve()), config=CONFIG),
+        plan_request=PlanRequest(
+            root=str(bench.e_tree.resolve()), config=CONFIG, cache=str((work / "cache").resolve())
+        ),
         options=Options(jobs=args.jobs),
         cache=work / "cache",
     )

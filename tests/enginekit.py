@@ -189,7 +189,7 @@ def request(
 ) -> BuildRequest:
     return BuildRequest(
         root=kit.root,
-        plan_request=PlanRequest(root=str(kit.root), config=CONFIG),
+        plan_request=PlanRequest(root=str(kit.root), config=CONFIG, cache=str(cache.resolve())),
         options=Options(jobs=jobs, fail_fast=fail_fast, clean=clean, projects=dirs, max_pass=max_pass),
         read_cache=read_cache,
         dirs=dirs,

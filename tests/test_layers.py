@@ -14,9 +14,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "enlist"
 # fmt: off
 LAYERS: dict[str, int] = {
     "errors": 0, "digest": 0, "canonical": 0, "model": 0,
-    "descriptors": 1, "graph": 1, "engine": 1, "lockfile": 1, "rules": 1, "packagesfile": 1,
+    "descriptors": 1, "graph": 1, "engine": 1, "lockfile": 1, "rules": 1, "packagesfile": 1, "divergence": 1,
     "fsio": 2, "toolcache": 2, "store": 2, "execute": 2, "publish": 2, "config": 2, "vcs": 2, "workspace": 2,
-    "toolchain": 2, "manifest": 2, "compdb": 2, "loader": 2, "release": 2,
+    "toolchain": 2, "manifest": 2, "compdb": 2, "loader": 2, "release": 2, "snapshot": 2, "diffreport": 2,
+    "cacheroot": 2,
     "console": 3, "app": 3, "cli": 3, "commands": 3, "resources": 3, "__main__": 3, "__init__": 3,
 }
 # fmt: on

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("enlist.commands.publish", "publish the packages of the last official build to a feed"),
     "graph": ("enlist.commands.graph", "show the project graph: (project, pass) nodes and their reasons"),
     "doctor": ("enlist.commands.doctor", "check that this machine can build the enlistment, with fixes"),
+    "reproduce": ("enlist.commands.reproduce", "rebuild the commit of a manifest from nothing and compare its files"),
     "new": ("enlist.commands.new", "create a new enlistment (bootstrap.py, buildconf, dirs) in DIR"),
     "env": ("enlist.commands.env", "print the environment of the enlistment prompt (--shell bash)"),
     "shell": ("enlist.commands.shell", "open the enlistment prompt (bash) with its environment and aliases"),

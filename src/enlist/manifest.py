@@ -97,10 +97,19 @@ def read_manifest(path: Path) -> dict[str, Any]:
     """Read a manifest back (for `enlist reproduce`), refusing anything that is not one."""
     shown = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise InputError(f"{shown}: no such manifest", hint="manifests are written to out/<config>/") from e
     except (OSError, ValueError) as e:
+        raise InputError(f"not a manifest: {e}", location=Location(shown)) from e
+    return parse_manifest(text, shown)
+
+
+def parse_manifest(text: str, shown: str) -> dict[str, Any]:
+    """A manifest's text (from a file or a feed), checked to be a manifest this enlist can read."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:
         raise InputError(f"not a manifest: {e}", location=Location(shown)) from e
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(

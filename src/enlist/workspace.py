@@ -23,12 +23,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enlist.cacheroot import cache_root
 from enlist.errors import ConfigError, InputError, Location
+
+__all__ = ["cache_root"]  # re-exported: the machine cache is part of what a workspace knows
 
 ENLIST_TOML = Path("buildconf") / "enlist.toml"
 PACKAGES_TOML = Path("buildconf") / "packages.toml"
@@ -115,18 +117,3 @@ def current_config(settings: Settings, override: str | None = None) -> str:
     config = override or os.environ.get("ENLIST_CONFIG") or settings.default_config
     check_config(config)
     return config
-
-
-def cache_root(env: Mapping[str, str] | None = None) -> Path:
-    """The cache root, as a real path (tools such as zig resolve their own location with realpath)."""
-    return _configured_root(os.environ if env is None else env).resolve()
-
-
-def _configured_root(env: Mapping[str, str]) -> Path:
-    if env.get("ENLIST_CACHE"):
-        return Path(env["ENLIST_CACHE"]).expanduser().absolute()
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]).expanduser().absolute() / "enlist"
-    if os.name == "nt" and env.get("LOCALAPPDATA"):
-        return Path(env["LOCALAPPDATA"]) / "enlist"
-    return Path.home() / ".cache" / "enlist"

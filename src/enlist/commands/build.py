@@ -1,9 +1,11 @@
 """`enlist build [DIRS...] [-c] [-j N] [--config C] [--no-cache] [--explain] [--strict] [--fail-fast] [--pass
-N] [--official --build-number N [--publish FEED]]`
+N] [--check] [--official --build-number N [--publish FEED]]`
 
-Builds the projects under DIRS (default: everything) and whatever they consume. `--official` is the lab build
-of a clean commit: every action runs, programs are stamped `<version>.<N>`, and the published files become
-versioned packages in `out/<config>/packages/`, published to FEED with `--publish` (`enlist.app.official`).
+Builds the projects under DIRS (default: everything) and whatever they consume. `--check` then builds the same
+again in a copy of the tree with no cache and names every action whose outputs differ (`enlist.app.check`).
+`--official` is the lab build of a clean commit: every action runs, programs are stamped `<version>.<N>`, and the
+published files become versioned packages in `out/<config>/packages/`, published to FEED with `--publish`
+(`enlist.app.official`).
 
 A build with nothing to do never gets here: `enlist.cli` hands it to `enlist.store.noop` first. The pipeline
 is plan -> run: the planner is found by name (`PLANNER`), imported only when the tree's remembered plan is out
@@ -81,6 +83,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="stop after this pass (0 generate, 1 compile, 2 link)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="then build again with no cache in a copy of the tree and report every action whose outputs "
+        "differ (exit 1 if any does)",
+    )
     official = parser.add_argument_group("official builds (docs/official.md)")
     official.add_argument(
         "--official",
@@ -114,7 +122,9 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
     from types import SimpleNamespace
 
     values: dict[str, object] = {name: False for name in _FLAGS.values()}
-    values.update(jobs=None, config=None, max_pass=None, dirs=[], official=False, build_number=None, publish=None)
+    values.update(
+        jobs=None, config=None, max_pass=None, dirs=[], official=False, build_number=None, publish=None, check=False
+    )
     args = iter(argv)
     for arg in args:
         name, eq, value = arg.partition("=")
@@ -142,6 +152,7 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
 
 def run(args: argparse.Namespace) -> int:
     from enlist.app.build import BuildRequest, run_build
+    from enlist.cacheroot import cache_root
     from enlist.engine.builder import Options
 
     root, default_config, env_allow = _settings()
@@ -166,7 +177,12 @@ def run(args: argparse.Namespace) -> int:
     request = BuildRequest(
         root=root,
         plan_request=PlanRequest(
-            root=str(root), config=config, strict=args.strict, build_number=number, env=env
+            root=str(root),
+            config=config,
+            strict=args.strict,
+            build_number=number,
+            env=env,
+            cache=str(cache_root()),
         ),
         options=Options(
             jobs=jobs,
@@ -192,7 +208,12 @@ def run(args: argparse.Namespace) -> int:
     def after(state: PlanState, result: BuildResult) -> None:
         after_build(state, result, revision)
 
-    return run_build(request, load_planner, _console(args.explain), after=after)
+    console = _console(args.explain)
+    if args.check:
+        from enlist.app.check import check_build
+
+        return check_build(request, load_planner, console, sys.stdout, after=after)
+    return run_build(request, load_planner, console, after=after)
 
 
 def after_build(state: PlanState, result: BuildResult, revision: _RevisionProbe | None = None) -> None:

@@ -29,10 +29,13 @@ class PlanRequest:
     strict: bool = False  # undefined macros are errors
     build_number: int | None = None  # official builds only
     env: tuple[tuple[str, str], ...] = ()  # allowed host variables that are set (enlist.toml), sorted
+    # The cache root (ENLIST_CACHE, resolved): the plan's commands name the tools restored there and zig's cache
+    # in it, so a build with another cache needs another plan (its keys stay the same: paths there are symbolic).
+    cache: str = ""
 
     def identity(self) -> tuple[object, ...]:
         """A plain tuple (no enlist types) that the no-op fast path compares without importing this module."""
-        return (self.root, self.config, self.strict, self.build_number, self.env)
+        return (self.root, self.config, self.strict, self.build_number, self.env, self.cache)
 
 
 @dataclass(frozen=True, slots=True)
