@@ -57,3 +57,14 @@ def test_doctor_checks_the_lock_the_cache_and_the_feeds(enlistment: Enlistment, 
     stale = enlistment.run("doctor")
     assert "FAIL  lock: the lock does not match buildconf/packages.toml" in stale.out
     assert "fix: run `enlist lock` and commit buildconf/packages.lock" in stale.out
+
+
+def test_output_cut_short_by_the_reader_is_no_error() -> None:
+    import subprocess
+    import sys
+
+    pipeline = subprocess.run(
+        f"{sys.executable} -m enlist --help | true", shell=True, cwd=REPO, capture_output=True, text=True
+    )
+    assert pipeline.returncode == 0
+    assert "Traceback" not in pipeline.stderr and "BrokenPipe" not in pipeline.stderr
