@@ -121,6 +121,9 @@ class History:
     manifests: tuple[Path, ...]  # a copy of each commit's manifest
 
 
+OFFICIAL = ("--official", "--build-number", "41")  # the first commit's lab build: every action runs, no cache
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory, tool_trees: dict[str, ToolTree]) -> History:
     base = tmp_path_factory.mktemp("history")
@@ -134,7 +137,7 @@ def history(tmp_path_factory: pytest.TempPathFactory, tool_trees: dict[str, Tool
             shutil.copy2(source, origin / name)
     git(origin, "init", "-q", "-b", "main")
     first = commit(origin, "the sample enlistment", "2024-01-02T03:04:05Z")
-    build(origin)
+    build(origin, *OFFICIAL)  # the lab build whose record is reproduced later
     shutil.copy(origin / "out" / CONFIG / "manifest.json", base / "first.json")
     header = origin / "projects" / "replica" / "inc" / "replica.h"
     header.write_text(header.read_text() + "/* A later commit changed this header. */\n")
@@ -146,6 +149,7 @@ def history(tmp_path_factory: pytest.TempPathFactory, tool_trees: dict[str, Tool
 
 def test_reproduce_rebuilds_an_older_commit_bit_for_bit_with_its_own_bootstrap(history: History) -> None:
     first, second = (json.loads(m.read_text()) for m in history.manifests)
+    assert first["build"] == {"build_number": 41, "official": True, "version": "1.0.41"}
     assert first["revision"]["commit"] != second["revision"]["commit"]
     changed = sorted(p for p in first["published"] if first["published"][p] != second["published"][p])
     assert changed == [  # the header, and what links the stamp (it names the commit)
@@ -225,7 +229,7 @@ def test_two_clones_with_other_paths_caches_and_settings_build_identical_bytes(
     jobs = {x: "1", y: "3"}  # another schedule, too
     builds = {
         clone: subprocess.Popen(
-            [sys.executable, "-m", "enlist", "build", "--no-cache", "--config", CONFIG, "-j", jobs[clone]],
+            [sys.executable, "-m", "enlist", "build", *OFFICIAL, "--config", CONFIG, "-j", jobs[clone]],
             cwd=clone,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("ENLIST_")}, **settings[clone]},
             stdout=subprocess.PIPE,
@@ -248,7 +252,7 @@ def test_two_clones_with_other_paths_caches_and_settings_build_identical_bytes(
     assert files_x == files_y  # bytes and modes
 
     # The same tree built with another cache runs that cache's tools: the plan names them, so it is made again.
-    again = build(x, "--no-cache", ENLIST_CACHE=str(other_cache))
+    again = build(x, *OFFICIAL, ENLIST_CACHE=str(other_cache))
     log = (x / "out" / CONFIG / "build.log").read_text()
     assert str(other_cache) in log and str(cache_root() / "toolcache") not in log, again.stdout
     assert (x / "out" / CONFIG / "manifest.json").read_bytes() == manifest
