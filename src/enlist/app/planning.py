@@ -34,7 +34,7 @@ from enlist.model.action import Action, ActionKind
 from enlist.model.plan import Plan, PlanRequest
 from enlist.release.package import package_names
 from enlist.rules.spec import Consumption, ToolTree
-from enlist.store.state import MANIFEST_BASE
+from enlist.store.state import MANIFEST_BASE, state_dir
 from enlist.toolcache.provided import provided_paths, provided_trees
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ def plan(request: PlanRequest) -> Plan:
         write_if_changed(settings.root / generated.path, generated.content.encode("utf-8"))
     write_compile_commands(planned)
     base = manifest.document(planned, spec, rules, published={}, lock=None)
-    state_dir = _state_dir(settings.root, request.config)
-    write_atomic(state_dir / MANIFEST_BASE, canonical.pretty(base).encode())
-    write_if_changed(state_dir / PACKAGE_NAMES, canonical.pretty(package_names(loaded.projects)).encode())
+    tree_state = state_dir(settings.root, request.config)
+    write_atomic(tree_state / MANIFEST_BASE, canonical.pretty(base).encode())
+    write_if_changed(tree_state / PACKAGE_NAMES, canonical.pretty(package_names(loaded.projects)).encode())
     sources = sorted(
         {r.path for r in loaded.records if r.kind.name == "FILE"}
         | {p for p in BUILDCONF if (settings.root / p).is_file()}
@@ -173,7 +173,7 @@ def after_build(state: PlanState, result: BuildResult, revision: Revision | None
         return
     root = Path(state.roots.enlistment)
     try:
-        base = json.loads((_state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
+        base = json.loads((state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # planned by an older enlist: the next plan writes it
     published = _published(root, state, result)
@@ -216,6 +216,3 @@ def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, s
         )
     return published
 
-
-def _state_dir(root: Path, config: str) -> Path:
-    return root / "out" / config / ".enlist"
