@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from enlist import digest
-from enlist.errors import EnvironmentFault, InputError
-from enlist.release.package import INDEX, Drop, Index
+from enlist.errors import EnvironmentFault
+from enlist.release.package import INDEX, Drop, Index, conflict_error
 
 try:
     import fcntl
@@ -70,12 +70,7 @@ def _plan(drop: Drop, feed: Path) -> tuple[list[str], list[str]]:
         else:
             conflicts.append(rel)
     if conflicts:
-        listed = "".join(f"\n  {rel}" for rel in conflicts)
-        raise InputError(
-            f"the feed {feed} already holds other bytes for {len(conflicts)} of these files; nothing was "
-            f"published:{listed}",
-            hint="a published version never changes: build again with a new --build-number",
-        )
+        raise conflict_error(str(feed), conflicts, verb="published")
     return added, present
 
 

@@ -134,6 +134,15 @@ class Drop:
         return out + [m.file for m in sorted(self.index.manifests)]
 
 
+def conflict_error(feed: str, names: Sequence[str], *, verb: str) -> InputError:
+    """A feed holds other bytes under names this drop would publish: a published version never changes."""
+    listed = "".join(f"\n  {name}" for name in names)
+    return InputError(
+        f"the feed {feed} already holds other bytes for {len(names)} of these files; nothing was {verb}:{listed}",
+        hint="a published version never changes: build again with a new --build-number",
+    )
+
+
 def package_name(project: Project) -> str:
     return normalize_name(project.target_name or project.dir.rsplit("/", 1)[-1])
 

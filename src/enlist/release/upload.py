@@ -33,7 +33,7 @@ from enlist import digest
 from enlist.errors import FeedError, InputError
 from enlist.release import archive
 from enlist.release.folder import Published
-from enlist.release.package import Drop, ManifestEntry
+from enlist.release.package import Drop, ManifestEntry, conflict_error
 from enlist.toolcache.http import Credentials, HttpPolicy, redact, split_credentials
 
 _TRANSIENT = {408, 429, 500, 502, 503, 504}
@@ -94,12 +94,7 @@ class _Uploader:
             else:
                 conflicts.append(path.name)
         if conflicts:
-            listed = "".join(f"\n  {name}" for name in conflicts)
-            raise InputError(
-                f"the feed '{self.target.name}' already holds other bytes for {len(conflicts)} of these "
-                f"files; nothing was uploaded:{listed}",
-                hint="a published version never changes: build again with a new --build-number",
-            )
+            raise conflict_error(f"'{self.target.name}'", conflicts, verb="uploaded")
         return new, present
 
     def upload(self, path: Path, name: str, version: str) -> None:
