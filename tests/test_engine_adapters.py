@@ -170,6 +170,13 @@ def test_commands_see_only_their_environment_and_a_fixed_locale_zone_and_umask(t
     assert seen["pgid"]  # a process group of its own
 
 
+def test_a_failed_command_leaves_no_temporary_beside_its_output(tmp_path: Path) -> None:
+    script = "open('p/out/x.tmp1a2b', 'w').write('half'); open('p/out/keep', 'w').write('k'); raise SystemExit(1)"
+    run = SubprocessExecutor(tmp_path).run(command(tmp_path, script))
+    assert run.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / "p" / "out").iterdir()) == ["keep"]  # only the linker-style temp went
+
+
 def test_a_missing_tool_is_a_failed_action_with_a_message(tmp_path: Path) -> None:
     run = SubprocessExecutor(tmp_path).run(command(tmp_path, "", argv=("/no/such/tool", "x")))
     assert run.exit_code == 127

@@ -82,6 +82,8 @@ class SubprocessExecutor:
                 self._running.pop(proc.pid, None)
         seconds = time.monotonic() - start
         killed = self._cancelled and proc.returncode != 0
+        if proc.returncode != 0:
+            self._remove_temporaries(action)
         if self._cancelled:
             _signal_groups([proc.pid], signal.SIGKILL)  # whatever the command left behind in its group
         elif action.stdout is not None:  # a test's result: its output, kept whether it passed or not
@@ -93,6 +95,20 @@ class SubprocessExecutor:
                 output += f"enlist: cannot write {action.stdout}: {e.strerror}\n".encode()
                 return Execution(proc.returncode or 1, output, seconds)
         return Execution(proc.returncode, output, seconds, killed=killed)
+
+    def _remove_temporaries(self, action: Action) -> None:
+        """A failed or killed tool may leave the temporary it writes before renaming onto its output
+        (`<output>.tmp<random>`, as lld does when the disk fills): nothing half-written stays in the tree."""
+        for out in action.outputs:
+            target = self._root / out
+            try:
+                names = os.listdir(target.parent)
+            except OSError:
+                continue
+            for name in names:
+                if name.startswith(target.name + ".tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(target.parent / name)
 
     def cancel(self) -> None:
         with self._lock:

@@ -116,13 +116,15 @@ def run_build(
 
         records = previous.records if previous else RecordTable()
         result = _run(request, plan, records, files, report, lock.fd)
-        failure: EnlistError | None = None
+        # The bookkeeping after the actions may fail too (a full disk fails every write): its first error is
+        # reported once the logs are complete, and a build that failed for lack of space says so first.
+        failure: EnlistError | OSError | None = None
         try:
             state.save(directory, state.TreeState(plan, files.entries(), result.records))
             if after is not None:
                 after(plan, result)
-        except EnlistError as e:
-            failure = e  # reported once the logs of the build are complete (a full disk explains itself first)
+        except (EnlistError, OSError) as e:
+            failure = e
         summary = summarise(
             result,
             config=request.config,
@@ -130,12 +132,15 @@ def run_build(
             jobs=request.options.jobs,
             warnings=logs.warnings,
         )
-        logs.finish(summary)
+        try:
+            logs.finish(summary)
+        except OSError as e:
+            failure = failure or e
         console.finish(summary)
         if result.failed:
             full = disk_full(result, (request.root, request.cache or cache_dir()))
             if full is not None:
-                raise full
+                raise full from failure
         if failure is not None:
             raise failure
         if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
