@@ -1,5 +1,6 @@
 """Run enlist in this process and kill it with SIGKILL at an exact moment: the Nth rename, replace or hard link
-it makes (the operations that make a file appear under its final name), just before or just after it.
+it makes (the operations that make a file appear under its final name), or truncation (the tree's journal is
+cut to its valid length just before a build appends to it), just before or just after it.
 
     python crashkit.py count FILE -- build -j 2      run `enlist build -j 2`, write the number of such operations
                                                       to FILE when it exits
@@ -22,15 +23,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-OPERATIONS = ("replace", "rename", "link")
+OPERATIONS = ("replace", "rename", "link", "ftruncate")
 
 
 def die(operation: str, args: tuple[Any, ...]) -> None:
     """SIGKILL this process, first noting in $CRASHKIT_NOTE what it was about to do or had just done."""
     note = os.environ.get("CRASHKIT_NOTE")
     if note:
+        target = args[-1] if args else ""
+        if operation == "ftruncate":  # (fd, length): name the file
+            target = os.readlink(f"/proc/self/fd/{args[0]}")
         with open(note, "w") as f:
-            f.write(f"{operation} {os.fsdecode(args[-1]) if args else ''}\n")
+            f.write(f"{operation} {os.fsdecode(target)}\n")
     os.kill(os.getpid(), signal.SIGKILL)
 
 

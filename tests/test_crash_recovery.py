@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from realkit import CONFIG, PUBLIC, Tree, differences
+from realkit import CONFIG, PROGRAM_OUTPUT, PUBLIC, Tree, differences
 from toolcache_support import Enlistment
 
 LEFTOVERS = (
@@ -51,10 +51,13 @@ def test_clean_after_a_kill_leaves_no_output_directory_behind(tree: Tree) -> Non
     assert (tree.root / KEPT[0]).is_file()
 
 
-@pytest.mark.parametrize("name", ["plan", "state", "noop"])
+@pytest.mark.parametrize("name", ["plan", "state", "noop", "journal"])
 @pytest.mark.parametrize("damage", ["cut short", "emptied"])
 def test_damaged_tree_state_reads_as_no_state(tree: Tree, name: str, damage: str) -> None:
     tree.build()
+    if name == "journal":  # a build that ran a few actions of the same plan appends to it
+        tree.use(1)
+        tree.build()
     reference = tree.snapshot()
     path: Path = tree.root / "out" / CONFIG / ".enlist" / name
     data = path.read_bytes()
@@ -90,3 +93,20 @@ def test_gc_removes_what_killed_builds_left_in_the_cache(enlistment: Enlistment)
     assert result.code == 0
     assert result.out.endswith(", 1 temporary leftovers\n")
     assert not old.exists() and fresh.exists()  # a young one may belong to a build that is running
+
+
+def test_a_small_build_appends_to_the_journal_and_leaves_the_base_alone(tree: Tree) -> None:
+    tree.build()
+    enlist_dir = tree.root / "out" / CONFIG / ".enlist"
+    base = (enlist_dir / "state").read_bytes()
+    sizes = []
+    for variant in (1, 0, 1):
+        tree.use(variant)
+        assert "CC projects/words/util.c" in tree.build().stdout
+        assert (enlist_dir / "state").read_bytes() == base
+        sizes.append((enlist_dir / "journal").stat().st_size)
+    assert sizes == sorted(set(sizes))  # one frame more each time
+    assert tree.run_program() == PROGRAM_OUTPUT[1]
+    tree.use(0)
+    tree.build()
+    assert "nothing to do" in tree.build().stdout  # what the journal says is what the next build trusts

@@ -25,6 +25,9 @@ from enlist.model.project import Pass
 from enlist.publish import TreePublisher, remove_stale
 from enlist.store import noop, state
 from enlist.store.files import UNTRUSTED, TreeFiles, pack, unpack
+from enlist.engine import dag as dagmod
+from enlist.engine.table import ActionTable, RecordRow, RecordTable
+from enlist.model.action import PathRoots
 from enlist.store.local import LocalStore, cache_dir
 
 # -- the local store --
@@ -125,6 +128,82 @@ def test_a_damaged_state_reads_as_no_state(tmp_path: Path) -> None:
         (tmp_path / "plan").write_bytes(data)
         (tmp_path / "state").write_bytes(data)
         assert state.load(tmp_path) is None
+
+
+def saved_state(directory: Path, files: dict[str, bytes], rows: dict[str, RecordRow]) -> state.TreeState:
+    """A base state of a one-action plan, saved and loaded back."""
+    table = ActionTable.of([Action("a", ActionKind.GENERATE, "p", Pass.PASS0, ("gen",), (), ("p/out",))])
+    plan = state.PlanState("chk-amd64", dagmod.build(table), PathRoots("/r"), (), (), ("f" * 64,))
+    plan = state.save_plan(directory, plan)
+    state.save(directory, state.TreeState(plan, files, RecordTable(rows)))
+    loaded = state.load(directory)
+    assert loaded is not None and loaded.journal is not None
+    return loaded
+
+
+def row(n: int) -> RecordRow:
+    return (f"{n:064x}", ("dep.h",), b"blob%d" % n)
+
+
+def test_a_build_appends_what_changed_to_the_journal_and_loading_replays_it(tmp_path: Path) -> None:
+    base = saved_state(tmp_path, {"a.c": b"1" * 56, "b.c": b"2" * 56}, {"x": row(1), "y": row(2)})
+    before = (tmp_path / "state").read_bytes()
+    assert state.append(tmp_path, base.plan, base.journal, ({"a.c": b"3" * 56, "b.c": None}, {"x": row(3)}))
+    again = state.load(tmp_path)
+    assert again is not None and again.journal is not None
+    assert state.append(tmp_path, again.plan, again.journal, ({"c.c": b"4" * 56}, {"y": None}))
+    loaded = state.load(tmp_path)
+    assert loaded is not None
+    assert loaded.files == {"a.c": b"3" * 56, "c.c": b"4" * 56}
+    assert loaded.records.rows == {"x": row(3)}
+    assert (tmp_path / "state").read_bytes() == before  # the base was not rewritten
+
+
+def test_a_frame_cut_short_by_a_kill_is_ignored_and_overwritten(tmp_path: Path) -> None:
+    base = saved_state(tmp_path, {"a.c": b"1" * 56}, {"x": row(1)})
+    assert state.append(tmp_path, base.plan, base.journal, ({"a.c": b"2" * 56}, {}))
+    whole = (tmp_path / "journal").stat().st_size
+    assert state.append(tmp_path, base.plan, state.Journal(base.journal.generation, base.journal.base_bytes, whole),
+                        ({"a.c": b"3" * 56}, {"x": row(3)}))
+    journal = tmp_path / "journal"
+    journal.write_bytes(journal.read_bytes()[:-5])  # the second frame, torn
+    torn = state.load(tmp_path)
+    assert torn is not None and torn.journal is not None
+    assert torn.files == {"a.c": b"2" * 56} and torn.records.rows == {"x": row(1)}
+    assert torn.journal.valid_bytes == whole
+    assert state.append(tmp_path, torn.plan, torn.journal, ({"b.c": b"4" * 56}, {}))
+    after = state.load(tmp_path)
+    assert after is not None and after.files == {"a.c": b"2" * 56, "b.c": b"4" * 56}
+
+
+def test_a_damaged_frame_ends_the_journal(tmp_path: Path) -> None:
+    base = saved_state(tmp_path, {"a.c": b"1" * 56}, {})
+    assert state.append(tmp_path, base.plan, base.journal, ({"a.c": b"2" * 56}, {}))
+    journal = tmp_path / "journal"
+    data = bytearray(journal.read_bytes())
+    data[-3] ^= 0xFF  # still the right length: only the CRC can tell
+    journal.write_bytes(bytes(data))
+    loaded = state.load(tmp_path)
+    assert loaded is not None and loaded.files == {"a.c": b"1" * 56}
+
+
+def test_a_journal_of_an_older_base_is_ignored(tmp_path: Path) -> None:
+    base = saved_state(tmp_path, {"a.c": b"1" * 56}, {})
+    assert state.append(tmp_path, base.plan, base.journal, ({"a.c": b"2" * 56}, {}))
+    stale = (tmp_path / "journal").read_bytes()
+    state.save(tmp_path, state.TreeState(base.plan, {"a.c": b"9" * 56}, RecordTable()))  # compacted...
+    assert not (tmp_path / "journal").exists()
+    (tmp_path / "journal").write_bytes(stale)  # ...and killed before the old journal was deleted
+    loaded = state.load(tmp_path)
+    assert loaded is not None and loaded.files == {"a.c": b"9" * 56}
+    assert loaded.journal is not None and loaded.journal.valid_bytes == 0
+
+
+def test_a_journal_grown_past_half_the_base_asks_for_a_rewrite(tmp_path: Path) -> None:
+    base = saved_state(tmp_path, {"a.c": b"1" * 56}, {})
+    big = {f"f{n}.c": n.to_bytes(56, "little") for n in range(2000)}  # over 64 KiB and half the base
+    assert not state.append(tmp_path, base.plan, base.journal, (big, {}))
+    assert not (tmp_path / "journal").exists()
 
 
 def test_noop_identity_and_dirs() -> None:

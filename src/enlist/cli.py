@@ -66,7 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # `enlist graph | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 0
-    sys.exit(code)
+    sys.stderr.flush()
+    # Every command has closed its files and joined its threads by now. Ending the process here skips the
+    # interpreter's teardown, which frees every object one by one: 15-30 ms after a build of 10,000 actions,
+    # a quarter of what one edited source may cost in all.
+    os._exit(code)
 
 
 def run(argv: list[str]) -> int:

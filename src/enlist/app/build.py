@@ -120,7 +120,7 @@ def run_build(
         # reported once the logs are complete, and a build that failed for lack of space says so first.
         failure: EnlistError | OSError | None = None
         try:
-            state.save(directory, state.TreeState(plan, files.entries(), result.records))
+            _remember(directory, plan, previous, files, result.records)
             if after is not None:
                 after(plan, result)
         except (EnlistError, OSError) as e:
@@ -147,6 +147,17 @@ def run_build(
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
             state.save_noop(directory, _noop_body(request, plan, result, files, texts, records))
         return exit_code(result)
+
+
+def _remember(
+    directory: Path, plan: state.PlanState, previous: state.TreeState | None, files: TreeFiles, records: RecordTable
+) -> None:
+    """Save the tree's state: a journal frame of what changed when the plan is the one loaded, else all of it."""
+    if previous is not None and previous.journal is not None and plan is previous.plan:
+        changes = (files.changes(), state.changed_rows(previous.records, records))
+        if state.append(directory, plan, previous.journal, changes):
+            return
+    state.save(directory, state.TreeState(plan, files.entries(), records))
 
 
 def _check_dirs(dirs: tuple[str, ...], projects: Sequence[str]) -> None:

@@ -160,7 +160,11 @@ class RecordTable(Mapping[str, Record]):
     def updated(self, ids: Iterable[str], new: Mapping[str, Record]) -> RecordTable:
         """The records of the actions `ids` (actions gone from the plan are forgotten), `new` replacing."""
         rows = self.rows
-        kept = {i: rows[i] for i in ids if i in rows}
+        ids = ids if isinstance(ids, (tuple, list)) else tuple(ids)
+        if len(rows) == len(ids) and all(map(rows.__contains__, ids)):
+            kept = dict(rows)  # the same plan: nothing to forget (the common case, and a quick one)
+        else:
+            kept = {i: rows[i] for i in ids if i in rows}
         kept.update((k, record_row(r)) for k, r in new.items())
         table = RecordTable(kept)
         table._objects.update(new)

@@ -190,6 +190,20 @@ class TreeFiles:
             return sig
         return UNTRUSTED
 
+    def changes(self) -> dict[str, bytes | None]:
+        """What `entries` changes in the last build's stat cache: new or different entries, and None for the
+        files that are gone (the journal of `enlist.store.state`)."""
+        known = self._known
+        out: dict[str, bytes | None] = {}
+        for path, (sig, d, trusted) in self._fresh.items():
+            packed = pack((*(sig if trusted else UNTRUSTED), d))
+            if known.get(path) != packed:
+                out[path] = packed
+        for path, seen in self._sigs.items():
+            if seen is None and path in known:
+                out[path] = None
+        return out
+
     def entries(self) -> dict[str, bytes]:
         """The stat cache to persist: last build's entries updated with everything verified by this one."""
         merged = dict(self._known)

@@ -27,10 +27,20 @@ command under the fingerprint (and cache keys) of the planned one. A file whose 
     graph         (deps, dependants, order) of `enlist.engine.dag`, so a reused plan is not checked again
 
 `state`: a dict
-    format        "enlist-state-3"
+    format        "enlist-state-4"
     plan          the id of the plan it belongs to
+    generation    a number naming this base (the journal's frames refer to it)
     files         {path: 56 bytes: mtime_ns, size, inode (little-endian 64-bit), sha256}  (mtime -1: racy)
     records       {action id: record row (`enlist.engine.table`)}
+
+`journal`: what the builds since the base changed, so that a build which ran three actions among 10,000 appends
+a few kilobytes instead of rewriting megabytes. A sequence of frames, each
+    4 bytes length, 4 bytes CRC-32 (both little-endian), then marshal of
+    (generation, plan id, {path: entry or None}, {action id: record row or None})
+None removes. Loading applies the frames in order while they are whole, unbroken and of this base's generation;
+the first one that is not (a build killed while appending) ends the journal, and the next build cuts it there
+before appending. A build with a new plan, or a journal grown past half the base, rewrites the base under a new
+generation and deletes the journal (a journal left by a kill in between names the old generation: ignored).
 
 `noop`: a tuple (format "enlist-noop-1", enlist version, request, env names, paths, signatures, logs) where
 `request` is the build's identity (see `enlist.store.noop`), `paths` every file the last build depended on
@@ -41,8 +51,10 @@ path, and `logs` the {file name: text} that a no-op writes into `out/<config>/`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import marshal
 import os
+import struct
 import time
 import zlib
 from dataclasses import dataclass
@@ -50,12 +62,14 @@ from pathlib import Path
 from typing import Any
 
 from enlist.engine import dag as dagmod
-from enlist.engine.table import ActionTable, RecordTable
+from enlist.engine.table import ActionTable, RecordRow, RecordTable
 from enlist.errors import EnvironmentFault
 from enlist.model.action import PathRoots
 
 PLAN_FORMAT = "enlist-plan-4"
-STATE_FORMAT = "enlist-state-3"
+STATE_FORMAT = "enlist-state-4"
+JOURNAL_MIN = 64 << 10  # bytes: a journal smaller than this is never compacted
+_FRAME = struct.Struct("<II")  # length, CRC-32 of the marshal data that follows
 NOOP_FORMAT = "enlist-noop-1"
 MANIFEST_BASE = "manifest-base.json"
 
@@ -83,20 +97,35 @@ class PlanState:
 
 
 @dataclass(frozen=True, slots=True)
+class Journal:
+    """Where the next build may append: the base it extends and the bytes of journal that are valid."""
+
+    generation: int
+    base_bytes: int  # size of the `state` file
+    valid_bytes: int  # the journal's whole frames of this generation; anything after them is cut
+
+
+@dataclass(frozen=True, slots=True)
 class TreeState:
     plan: PlanState
     files: dict[str, bytes]
     records: RecordTable
+    journal: Journal | None = None  # set by `load`
+
+
+Changes = tuple[dict[str, "bytes | None"], dict[str, "RecordRow | None"]]  # (files, records); None removes
 
 
 def load(directory: Path) -> TreeState | None:
     plan = _load(directory / "plan", sealed=True)
-    data = _load(directory / "state", sealed=True)
+    data, base_bytes = _load_sized(directory / "state")
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
         return None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT or data.get("plan") != plan.get("id"):
         return None
     try:
+        files, records = data["files"], data["records"]
+        journal = _replay(directory / "journal", data["generation"], plan["id"], files, records)
         table = ActionTable(plan["actions"])
         fingerprints = tuple(plan["fingerprints"])
         if len(fingerprints) != len(table):
@@ -112,9 +141,37 @@ def load(directory: Path) -> TreeState | None:
             tuple(plan["request"]),
             plan["id"],
         )
-        return TreeState(kept, data["files"], RecordTable(data["records"]))
-    except (KeyError, TypeError, ValueError, IndexError):
+        return TreeState(kept, files, RecordTable(records), Journal(data["generation"], base_bytes, journal))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None
+
+
+def _replay(path: Path, generation: int, plan_id: int, files: dict[str, bytes], records: dict[str, Any]) -> int:
+    """Apply the journal's valid frames to `files` and `records`; returns how many bytes of it are valid."""
+    try:
+        data = memoryview(path.read_bytes())
+    except OSError:
+        return 0
+    at = 0
+    while at + _FRAME.size <= len(data):
+        size, crc = _FRAME.unpack_from(data, at)
+        body = data[at + _FRAME.size : at + _FRAME.size + size]
+        if len(body) != size or zlib.crc32(body) != crc:
+            break
+        try:
+            frame = marshal.loads(body)
+        except (EOFError, ValueError, TypeError):
+            break
+        if not isinstance(frame, tuple) or len(frame) != 4 or frame[:2] != (generation, plan_id):
+            break
+        for table, changes in ((files, frame[2]), (records, frame[3])):
+            for key, value in changes.items():
+                if value is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = value
+        at += _FRAME.size + size
+    return at
 
 
 def save_plan(directory: Path, plan: PlanState) -> PlanState:
@@ -146,13 +203,50 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
 
 
 def save(directory: Path, state: TreeState) -> None:
+    """Rewrite the base under a new generation and delete the journal."""
     data = {
         "format": STATE_FORMAT,
         "plan": state.plan.id,
+        "generation": time.time_ns(),
         "files": state.files,
         "records": state.records.rows,
     }
     write_atomic(directory / "state", _seal(marshal.dumps(data)))
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(directory / "journal")
+
+
+def append(directory: Path, plan: PlanState, after: Journal, changes: Changes) -> bool:
+    """Append to the journal what changed since the state loaded with `after` (of the same plan). False
+    when the journal has grown past half the base: then `save` the whole state instead (compaction)."""
+    files, records = changes
+    body = marshal.dumps((after.generation, plan.id, files, records))
+    frame = _FRAME.pack(len(body), zlib.crc32(body)) + body
+    if after.valid_bytes + len(frame) > max(JOURNAL_MIN, after.base_bytes // 2):
+        return False  # loading a long journal would cost more than rewriting the base once
+    path = directory / "journal"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fd, after.valid_bytes)  # drop what a killed build half-appended
+            os.lseek(fd, after.valid_bytes, os.SEEK_SET)
+            if os.write(fd, frame) != len(frame):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise EnvironmentFault(
+            f"cannot write {path}: {e.strerror}", hint="free some space or fix the permissions of out/"
+        ) from e
+    return True
+
+
+def changed_rows(before: RecordTable, after: RecordTable) -> dict[str, RecordRow | None]:
+    """The record rows `after` adds, replaces (a new row object) or removes compared with `before`."""
+    old, new = before.rows, after.rows
+    changes: dict[str, RecordRow | None] = {k: v for k, v in new.items() if old.get(k) is not v}
+    changes.update((k, None) for k in old.keys() - new.keys())
+    return changes
 
 
 def save_noop(directory: Path, body: tuple[Any, ...]) -> None:
@@ -185,11 +279,28 @@ def _seal(data: bytes) -> bytes:
 
 def _load(path: Path, *, sealed: bool = False) -> Any:
     try:
-        data = path.read_bytes()
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    return _decode(raw, sealed=sealed)
+
+
+def _load_sized(path: Path) -> tuple[Any, int]:
+    """A sealed file's contents and its size in bytes."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None, 0
+    return _decode(raw, sealed=True), len(raw)
+
+
+def _decode(raw: bytes, *, sealed: bool) -> Any:
+    data = memoryview(raw)  # slices of a view copy nothing: the files are megabytes
+    try:
         if sealed:
             data, crc = data[:-4], data[-4:]
             if len(crc) != 4 or zlib.crc32(data).to_bytes(4, "little") != crc:
                 return None
         return marshal.loads(data)
-    except (OSError, EOFError, ValueError, TypeError):
+    except (EOFError, ValueError, TypeError):
         return None
