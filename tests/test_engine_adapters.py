@@ -206,6 +206,25 @@ def test_a_journal_grown_past_half_the_base_asks_for_a_rewrite(tmp_path: Path) -
     assert not (tmp_path / "journal").exists()
 
 
+def test_the_scan_names_the_actions_that_touch_the_changed_files() -> None:
+    from array import array
+
+    paths = ("a.c", "a.h", "a.o", "b.c")
+    readers = {"a.c": [0], "a.h": [0, 2], "a.o": [0, 1], "b.c": [3]}
+    offsets, flat = array("I", [0]), array("I")
+    for path in paths:
+        flat.extend(readers[path])
+        offsets.append(len(flat))
+    index = (7, sys.byteorder, offsets.tobytes(), flat.tobytes())
+    scan = noop.Scan((), None, paths, (0,) * 12, [1, 3], index)
+    assert scan.changed == {"a.h", "b.c"}
+    assert scan.touched(7) == {0, 2, 3}
+    assert scan.touched(8) is None  # an index of another plan is not used
+    other = "big" if sys.byteorder == "little" else "little"
+    assert noop.Scan((), None, paths, (0,) * 12, [1], (7, other, *index[2:])).touched(7) is None
+    assert noop.Scan((), None, paths[:3], (0,) * 9, [1], index).touched(7) is None  # not these paths
+
+
 def test_noop_identity_and_dirs() -> None:
     assert noop.normalise_dirs("/r", "/r/a", ["b", "../c", "."]) == ("a", "a/b", "c")
     assert noop.normalise_dirs("/r", "/elsewhere", ["a"]) == ("a",)

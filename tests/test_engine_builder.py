@@ -4,12 +4,13 @@ are tested end to end in test_engine_build.py)."""
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from enlist.engine import dag as dagmod
 from enlist.engine import keys
-from enlist.engine.builder import Builder, BuildResult, Options
+from enlist.engine.builder import Builder, BuildResult, Options, survey, survey_touched
 from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted, Event
 from enlist.engine.ports import Execution
 from enlist.engine.rebuilder import Rebuilder
@@ -302,3 +303,49 @@ def test_interrupt_stops_starting_actions() -> None:
     assert w.executor.ran == ["upper"]  # it finished (the fake ignores the kill); nothing else started
     assert sorted(w.actions[i].id for i in result.unstarted) == ["copy", "count"]
     assert [e.action.id for e in w.events if isinstance(e, ActionStarted)] == ["upper"]
+
+
+class ScannedFiles(FakeFiles):
+    """Files whose every watched path was stat'ed by a no-op check: `changed` are those that differ."""
+
+    def __init__(self, changed: set[str]) -> None:
+        super().__init__()
+        self.changed_paths = changed
+
+    def scanned(self) -> set[str] | None:
+        return self.changed_paths
+
+
+def test_the_survey_of_touched_actions_agrees_with_the_survey_of_all() -> None:
+    rng = random.Random(4)
+    sources, headers = [f"s{k}.c" for k in range(8)], [f"h{k}.h" for k in range(4)]
+    for _ in range(300):
+        n = rng.randint(1, 25)
+        actions = []
+        for i in range(n):
+            inputs = set(rng.sample(sources, rng.randint(0, 2)))
+            inputs.update(f"o{j}" for j in rng.sample(range(i), min(i, rng.randint(0, 2))))
+            actions.append(act(f"a{i}", tuple(sorted(inputs)), f"o{i}"))
+        dag = dagmod.build(ActionTable.of(actions))
+        fingerprints = tuple(f"fp{i}" for i in range(n))
+        rows = {a.id: (fingerprints[i], tuple(rng.sample(headers, rng.randint(0, 2))), b"") for i, a in
+                enumerate(actions)}
+        everything = sorted({*sources, *headers, *(f"o{i}" for i in range(n))})
+        changed = set(rng.sample(everything, rng.randint(0, 3)))
+        chosen = set(rng.sample(range(n), rng.randint(1, n)))
+        stack = list(chosen)
+        while stack:  # a selection holds what it needs
+            for d in dag.deps[stack.pop()]:
+                if d not in chosen:
+                    chosen.add(d)
+                    stack.append(d)
+        selected = frozenset(chosen)
+        table = dag.actions
+        touched = {
+            i for i in selected
+            if changed & {*table.inputs[i], *rows[table.ids[i]][1], *table.outputs[i]}
+        }
+        files, previous = ScannedFiles(changed), RecordTable(rows)
+        full = survey(dag, selected, fingerprints, previous, files)
+        quick = survey_touched(dag, selected, fingerprints, previous, files, touched)
+        assert list(quick.items()) == list(full.items())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -104,10 +105,13 @@ def run_build(
         _check_dirs(request.dirs, plan.actions.projects)
         if lock.unclean:  # the last build was killed: its interrupted writes may have left temporary files
             remove_leftovers(request.root, directory, [plan, *([previous.plan] if previous else [])])
+        touched: set[int] | None = None
         if previous is None or plan is not previous.plan:
             plan = state.save_plan(directory, plan)
+            scan = None
         elif scan is not None:
             files.seed(scan.paths, scan.sigs, scan.changed)  # the no-op check already stat'ed everything
+            touched = scan.touched(plan.id)
         logs = LogFiles(request.root / "out" / request.config, plan.warnings)
 
         def report(event: Event) -> None:
@@ -115,7 +119,7 @@ def run_build(
             console(event)
 
         records = previous.records if previous else RecordTable()
-        result = _run(request, plan, records, files, report, lock.fd)
+        result = _run(request, plan, records, files, report, lock.fd, touched)
         # The bookkeeping after the actions may fail too (a full disk fails every write): its first error is
         # reported once the logs are complete, and a build that failed for lack of space says so first.
         failure: EnlistError | OSError | None = None
@@ -145,7 +149,7 @@ def run_build(
             raise failure
         if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
-            state.save_noop(directory, _noop_body(request, plan, result, files, texts, records))
+            state.save_noop(directory, _noop_body(request, plan, result, files, texts, records, scan))
         return exit_code(result)
 
 
@@ -206,6 +210,7 @@ def _run(
     files: TreeFiles,
     report: Callable[[Event], None],
     lock_fd: int,
+    touched: set[int] | None = None,
 ) -> BuildResult:
     options = request.options
     clean = options.clean or not request.read_cache
@@ -227,7 +232,7 @@ def _run(
     builder = Builder(rebuilder, workers, report)
     try:
         with _interrupts(builder.interrupt):
-            return builder.run(plan.dag, replace(options, clean=clean), config=request.config)
+            return builder.run(plan.dag, replace(options, clean=clean), config=request.config, touched=touched)
     finally:
         workers.close()
 
@@ -309,12 +314,17 @@ def _noop_body(
     files: TreeFiles,
     logs: dict[str, str],
     before: RecordTable,
+    scan: noop.Scan | None,
 ) -> tuple[Any, ...]:
     scanned = files.scanned_paths()
+    readers = None
     if scanned is not None and _same_deps(result, before):
         # The no-op check's scan covered this very plan and selection, and no action that ran discovered
-        # other headers: the files are those of the scan, in its order, so their signatures are patched.
+        # other headers: the files are those of the scan, in its order, so their signatures are patched, and
+        # the same actions read them.
         paths = scanned
+        if scan is not None and scan.readers is not None and scan.readers[0] == plan.id:
+            readers = scan.readers
     else:
         used = watched(plan.actions, result.selected, result.records)
         used.update(plan.sources)
@@ -322,7 +332,34 @@ def _noop_body(
             paths = scanned
         else:
             paths = tuple(sorted(used))
-    return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs)
+    if readers is None:
+        readers = _readers(plan, result, paths)
+    return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs, readers)
+
+
+def _readers(plan: state.PlanState, result: BuildResult, paths: Sequence[str]) -> noop.Readers:
+    """The reverse index of `enlist.store.noop.Scan.touched`: for each path, the selected actions whose
+    declared inputs, discovered dependencies or outputs name it."""
+    from array import array
+
+    position = {p: k for k, p in enumerate(paths)}
+    lists: list[list[int]] = [[] for _ in paths]
+    table, rows = plan.actions, result.records.rows
+    for i in sorted(result.selected):
+        mine = set(table.inputs[i])
+        mine.update(table.outputs[i])
+        row = rows.get(table.ids[i])
+        if row is not None:
+            mine.update(row[1])
+        for p in mine:
+            k = position.get(p)
+            if k is not None:
+                lists[k].append(i)
+    offsets, flat = array("I", [0]), array("I")
+    for found in lists:
+        flat.extend(found)
+        offsets.append(len(flat))
+    return (plan.id, sys.byteorder, offsets.tobytes(), flat.tobytes())
 
 
 def _same_deps(result: BuildResult, before: RecordTable) -> bool:

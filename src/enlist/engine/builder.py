@@ -106,6 +106,49 @@ def survey(
     return todo
 
 
+def survey_touched(
+    dag: dagmod.Dag,
+    selected: frozenset[int],
+    fingerprints: Sequence[str],
+    previous: RecordTable,
+    files: Files,
+    touched: Collection[int],
+) -> dict[int, Reason]:
+    """`survey` after a scan of every watched file, knowing which actions touch the files that changed.
+
+    The last complete build of this plan and selection left every selected action with a record of this
+    fingerprint, and the others' files did not change: `survey` would find nothing to do for an action
+    that is neither touched nor downstream of one. So only those are looked at, in the same order and with
+    the same reasons, without a pass over 10,000 actions."""
+    changed = files.scanned() or set()
+    dependants = dag.dependants
+    candidates = {i for i in touched if i in selected}
+    stack = list(candidates)
+    while stack:
+        for j in dependants[stack.pop()]:
+            if j not in candidates and j in selected:
+                candidates.add(j)
+                stack.append(j)
+    table = dag.actions
+    todo: dict[int, Reason] = {}
+    rows, ids, inputs, outputs, deps = previous.rows, table.ids, table.inputs, table.outputs, dag.deps
+    for i in [i for i in dag.order if i in candidates] if candidates else ():
+        if todo and not todo.keys().isdisjoint(deps[i]):
+            todo[i] = Reason(Why.UPSTREAM, ids[next(d for d in deps[i] if d in todo)])
+            continue
+        row = rows.get(ids[i])
+        if row is None:
+            todo[i] = Reason(Why.NEW)
+        elif row[0] != fingerprints[i]:
+            todo[i] = Reason(Why.COMMAND)
+        else:
+            for group in (inputs[i], row[1], outputs[i]):
+                if not changed.isdisjoint(group):
+                    todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
+                    break
+    return todo
+
+
 def watched(table: ActionTable, selected: Collection[int], records: RecordTable) -> set[str]:
     """Every file the selected actions depend on or write: declared inputs, discovered deps, outputs."""
     rows = records.rows
@@ -143,10 +186,18 @@ class Builder:
     def interrupted(self) -> bool:
         return self._interrupted
 
-    def run(self, dag: dagmod.Dag, options: Options, *, config: str = "") -> BuildResult:
+    def run(
+        self, dag: dagmod.Dag, options: Options, *, config: str = "", touched: Collection[int] | None = None
+    ) -> BuildResult:
+        """`touched`: when the files the selection watches were all stat'ed since the last complete build of
+        this plan and selection (`Files.scanned`), the actions that read, depend on or write the ones that
+        changed; the survey then looks at them and their dependants only."""
         selected = dagmod.select(dag, options.projects, options.max_pass)
         rb = self._rb
-        todo = survey(dag, selected, rb.fingerprints, rb.previous, rb.files, clean=options.clean)
+        if touched is not None and not options.clean and rb.files.scanned() is not None:
+            todo = survey_touched(dag, selected, rb.fingerprints, rb.previous, rb.files, touched)
+        else:
+            todo = survey(dag, selected, rb.fingerprints, rb.previous, rb.files, clean=options.clean)
         priority = dagmod.priorities(dag, lambda i: self._cost(dag, i), among=todo.keys())
         run = _Run(dag, todo, priority, options, self)
         todo_actions = tuple(dag.actions[i] for i in todo)

@@ -19,10 +19,13 @@ import os
 import sys
 import time
 
-NOOP_FORMAT = "enlist-noop-1"
+NOOP_FORMAT = "enlist-noop-2"
 SECONDS_TOKEN = "__ENLIST_SECONDS__"
 ENLIST_TOML = "buildconf/enlist.toml"
 _ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+Readers = tuple[int, str, bytes, bytes]  # (plan id, byte order, offsets, action numbers): see `touched`
 
 
 class Scan:
@@ -34,13 +37,32 @@ class Scan:
         record: tuple[int, int, int] | None,
         paths: tuple[str, ...],
         sigs: tuple[int, ...],
-        changed: set[str],
+        positions: list[int],
+        readers: Readers | None,
     ) -> None:
         self.identity = identity
         self.record = record  # the noop record's own signature: it proves no build ran since the scan
         self.paths = paths
         self.sigs = sigs
-        self.changed = changed
+        self.positions = positions  # where the changed files are in `paths`
+        self.changed = {paths[k] for k in positions}
+        self.readers = readers
+
+    def touched(self, plan_id: int) -> set[int] | None:
+        """The numbers of the actions of plan `plan_id` that read, depend on or write a changed file, from the
+        record's reverse index: action numbers `flat[offsets[k]:offsets[k + 1]]` for `paths[k]`, both arrays of
+        unsigned 32-bit integers in the machine's byte order. None when the index is for another plan (or
+        another machine): the build then looks at every action."""
+        readers = self.readers
+        if readers is None or readers[0] != plan_id or readers[1] != sys.byteorder:
+            return None
+        offsets, flat = memoryview(readers[2]).cast("I"), memoryview(readers[3]).cast("I")
+        if len(offsets) != len(self.paths) + 1 or (len(offsets) and offsets[-1] != len(flat)):
+            return None
+        found: set[int] = set()
+        for k in self.positions:
+            found.update(flat[offsets[k] : offsets[k + 1]])
+        return found
 
 
 LAST_SCAN: Scan | None = None
@@ -216,7 +238,7 @@ def _check(
         with open(record, "rb") as f:
             state = marshal.loads(f.read())
             st = os.fstat(f.fileno())
-        fmt, _, request, env_names, paths, sigs, logs = state
+        fmt, _, request, env_names, paths, sigs, logs, readers = state
     except (OSError, EOFError, ValueError, TypeError):
         return None
     env = tuple((name, os.environ.get(name)) for name in env_names)
@@ -225,7 +247,7 @@ def _check(
         return None
     changed = _changed(root, paths, sigs)
     if changed:
-        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, sigs, changed)
+        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, sigs, changed, readers)
         return None
     seconds = f"{time.perf_counter() - start:.3f}"
     try:
@@ -238,20 +260,20 @@ def _check(
     return 0
 
 
-def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> set[str]:
-    """The paths whose signature differs from the record (missing files included)."""
+def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> list[int]:
+    """Where in `paths` the files whose signature differs from the record are (missing files included)."""
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     stat = os.stat
-    changed: set[str] = set()
+    changed: list[int] = []
     try:
         k = 0
         for path in paths:
             try:
                 st = stat(path, dir_fd=fd)
                 if st.st_mtime_ns != sigs[k] or st.st_size != sigs[k + 1] or st.st_ino != sigs[k + 2]:
-                    changed.add(path)
+                    changed.append(k // 3)
             except OSError:
-                changed.add(path)
+                changed.append(k // 3)
             k += 3
     finally:
         os.close(fd)

@@ -42,10 +42,12 @@ the first one that is not (a build killed while appending) ends the journal, and
 before appending. A build with a new plan, or a journal grown past half the base, rewrites the base under a new
 generation and deletes the journal (a journal left by a kill in between names the old generation: ignored).
 
-`noop`: a tuple (format "enlist-noop-1", enlist version, request, env names, paths, signatures, logs) where
-`request` is the build's identity (see `enlist.store.noop`), `paths` every file the last build depended on
-(plan sources, inputs, discovered deps, outputs), `signatures` a flat tuple of (mtime_ns, size, inode) per
-path, and `logs` the {file name: text} that a no-op writes into `out/<config>/`.
+`noop`: a tuple (format "enlist-noop-2", enlist version, request, env names, paths, signatures, logs, readers)
+where `request` is the build's identity (see `enlist.store.noop`), `paths` every file the last build depended
+on (plan sources, inputs, discovered deps, outputs), `signatures` a flat tuple of (mtime_ns, size, inode) per
+path, `logs` the {file name: text} that a no-op writes into `out/<config>/`, and `readers` the reverse index
+from each path to the actions that read, depend on or write it (`enlist.store.noop.Scan.touched`), so that a
+build after a small change looks at those actions only.
 """
 
 from __future__ import annotations
@@ -65,12 +67,12 @@ from enlist.engine import dag as dagmod
 from enlist.engine.table import ActionTable, RecordRow, RecordTable
 from enlist.errors import EnvironmentFault
 from enlist.model.action import PathRoots
+from enlist.store import noop
 
 PLAN_FORMAT = "enlist-plan-4"
 STATE_FORMAT = "enlist-state-4"
 JOURNAL_MIN = 64 << 10  # bytes: a journal smaller than this is never compacted
 _FRAME = struct.Struct("<II")  # length, CRC-32 of the marshal data that follows
-NOOP_FORMAT = "enlist-noop-1"
 MANIFEST_BASE = "manifest-base.json"
 
 
@@ -250,7 +252,7 @@ def changed_rows(before: RecordTable, after: RecordTable) -> dict[str, RecordRow
 
 
 def save_noop(directory: Path, body: tuple[Any, ...]) -> None:
-    write_atomic(directory / "noop", marshal.dumps((NOOP_FORMAT, *body)))
+    write_atomic(directory / "noop", marshal.dumps((noop.NOOP_FORMAT, *body)))
 
 
 def forget_noop(directory: Path) -> None:
