@@ -131,7 +131,7 @@ def survey_touched(
                 stack.append(j)
     table = dag.actions
     todo: dict[int, Reason] = {}
-    rows, ids, inputs, outputs, deps = previous.rows, table.ids, table.inputs, table.outputs, dag.deps
+    rows, ids, deps = previous.rows, table.ids, dag.deps
     for i in [i for i in dag.order if i in candidates] if candidates else ():
         if todo and not todo.keys().isdisjoint(deps[i]):
             todo[i] = Reason(Why.UPSTREAM, ids[next(d for d in deps[i] if d in todo)])
@@ -142,7 +142,8 @@ def survey_touched(
         elif row[0] != fingerprints[i]:
             todo[i] = Reason(Why.COMMAND)
         else:
-            for group in (inputs[i], row[1], outputs[i]):
+            action = table[i]  # one action decoded, not the path columns of all
+            for group in (action.inputs, row[1], action.outputs):
                 if not changed.isdisjoint(group):
                     todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
                     break

@@ -9,6 +9,7 @@ path that is one action's output and another's input is one object, stored once.
 
     action blob: marshal of (id, kind, project, pass, argv, inputs, outputs, env, cwd, depfile, after,
                  publish, description, stdout)
+    (the inputs and outputs columns may be kept as marshal bytes too, until used)
     record row:  (fingerprint, deps, marshal of (static key, full key, output digests, seconds))
 
 Pure: `marshal` here is an in-memory encoding (it is also what `enlist.store.state` writes).
@@ -29,6 +30,10 @@ RecordRow = tuple[str, tuple[str, ...], bytes]
 _KINDS = {k.value: k for k in ActionKind}
 _PASSES = {int(p): p for p in Pass}
 COLUMNS = ("ids", "projects", "passes", "kinds", "inputs", "outputs", "blobs")
+
+
+def _column(given: Any) -> tuple[tuple[str, ...], ...] | bytes:
+    return given if isinstance(given, bytes) else tuple(given)
 
 
 def _paths(paths: Iterable[str]) -> tuple[str, ...]:
@@ -76,19 +81,41 @@ def action_from_blob(blob: bytes) -> Action:
 
 
 class ActionTable(Sequence[Action]):
-    """Actions by number, with the columns the engine scans for all of them."""
+    """Actions by number, with the columns the engine scans for all of them.
 
-    def __init__(self, columns: Mapping[str, Sequence[Any]], objects: Sequence[Action] | None = None) -> None:
+    The `inputs` and `outputs` columns may be given as the `marshal` bytes of the column (`columns(packed=True)`
+    writes them so): they are then decoded on first use. A build after a small change looks at a few actions
+    (`table[i]`) and never pays for 20,000 tuples of paths."""
+
+    def __init__(self, columns: Mapping[str, Any], objects: Sequence[Action] | None = None) -> None:
         self.ids: tuple[str, ...] = tuple(columns["ids"])
         self.projects: tuple[str, ...] = tuple(columns["projects"])
         self.passes: tuple[int, ...] = tuple(columns["passes"])
         self.kinds: tuple[str, ...] = tuple(columns["kinds"])
-        self.inputs: tuple[tuple[str, ...], ...] = tuple(columns["inputs"])
-        self.outputs: tuple[tuple[str, ...], ...] = tuple(columns["outputs"])
+        self._inputs: tuple[tuple[str, ...], ...] | bytes = _column(columns["inputs"])
+        self._outputs: tuple[tuple[str, ...], ...] | bytes = _column(columns["outputs"])
         self.blobs: tuple[bytes, ...] = tuple(columns["blobs"])
-        if not all(len(getattr(self, c)) == len(self.ids) for c in COLUMNS):
+        if not all(len(getattr(self, c)) == len(self.ids) for c in ("projects", "passes", "kinds", "blobs")):
             raise ValueError("the columns of an action table differ in length")
         self._objects: list[Action | None] = list(objects) if objects is not None else [None] * len(self.ids)
+
+    @property
+    def inputs(self) -> tuple[tuple[str, ...], ...]:
+        if isinstance(self._inputs, bytes):
+            self._inputs = self._unpack(self._inputs)
+        return self._inputs
+
+    @property
+    def outputs(self) -> tuple[tuple[str, ...], ...]:
+        if isinstance(self._outputs, bytes):
+            self._outputs = self._unpack(self._outputs)
+        return self._outputs
+
+    def _unpack(self, data: bytes) -> tuple[tuple[str, ...], ...]:
+        column = marshal.loads(data)
+        if not isinstance(column, tuple) or len(column) != len(self.ids):
+            raise ValueError("the columns of an action table differ in length")
+        return column
 
     @classmethod
     def of(cls, actions: Iterable[Action]) -> ActionTable:
@@ -104,8 +131,13 @@ class ActionTable(Sequence[Action]):
         }
         return cls(columns, objects)
 
-    def columns(self) -> dict[str, tuple[Any, ...]]:
-        return {c: getattr(self, c) for c in COLUMNS}
+    def columns(self, *, packed: bool = False) -> dict[str, Any]:
+        """The table as plain data; with `packed`, the path columns as `marshal` bytes (decoded lazily)."""
+        found: dict[str, Any] = {c: getattr(self, c) for c in COLUMNS}
+        if packed:
+            for c in ("inputs", "outputs"):
+                found[c] = marshal.dumps(found[c])
+        return found
 
     def __len__(self) -> int:
         return len(self.ids)

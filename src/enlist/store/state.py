@@ -17,12 +17,12 @@ command under the fingerprint (and cache keys) of the planned one. A file whose 
 "no state".
 
 `plan`: a dict
-    format        "enlist-plan-4"
+    format        "enlist-plan-5"
     id            a number naming this plan (`state` refers to it)
     request       PlanRequest.identity() the plan was made for
     config, roots (enlistment, packages), sources, warnings
     actions       the columns of `enlist.engine.table.ActionTable` (ids, projects, passes, kinds, inputs,
-                  outputs, blobs)
+                  outputs, blobs; inputs and outputs packed as marshal bytes, decoded when first used)
     fingerprints  one `enlist.engine.keys.fingerprint` per action, aligned
     graph         (deps, dependants, order) of `enlist.engine.dag`, so a reused plan is not checked again
 
@@ -69,7 +69,7 @@ from enlist.errors import EnvironmentFault
 from enlist.model.action import PathRoots
 from enlist.store import noop
 
-PLAN_FORMAT = "enlist-plan-4"
+PLAN_FORMAT = "enlist-plan-5"
 STATE_FORMAT = "enlist-state-4"
 JOURNAL_MIN = 64 << 10  # bytes: a journal smaller than this is never compacted
 _FRAME = struct.Struct("<II")  # length, CRC-32 of the marshal data that follows
@@ -196,7 +196,7 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
         "roots": (saved.roots.enlistment, saved.roots.packages),
         "sources": saved.sources,
         "warnings": saved.warnings,
-        "actions": saved.actions.columns(),
+        "actions": saved.actions.columns(packed=True),
         "fingerprints": saved.fingerprints,
         "graph": saved.dag.saved(),
     }
