@@ -16,18 +16,17 @@ import pytest
 from enlist.console.logs import LogFiles
 from enlist.console.plain import PlainConsole
 from enlist.digest import of_bytes
+from enlist.engine import dag as dagmod
 from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted
+from enlist.engine.table import ActionTable, RecordRow, RecordTable
 from enlist.engine.verdict import Outcome, Reason, Verdict, Why
 from enlist.errors import EnvironmentFault, InputError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
-from enlist.model.action import Action, ActionKind
+from enlist.model.action import Action, ActionKind, PathRoots
 from enlist.model.project import Pass
 from enlist.publish import TreePublisher, remove_stale
 from enlist.store import noop, state
 from enlist.store.files import UNTRUSTED, TreeFiles, pack, unpack
-from enlist.engine import dag as dagmod
-from enlist.engine.table import ActionTable, RecordRow, RecordTable
-from enlist.model.action import PathRoots
 from enlist.store.local import LocalStore, cache_dir
 
 # -- the local store --

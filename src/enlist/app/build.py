@@ -110,7 +110,7 @@ def run_build(
             plan = state.save_plan(directory, plan)
             scan = None
         elif scan is not None:
-            files.seed(scan.paths, scan.sigs, scan.changed)  # the no-op check already stat'ed everything
+            files.seed(scan.paths, scan.sigs, scan.positions)  # the no-op check already stat'ed everything
             touched = scan.touched(plan.id)
         logs = LogFiles(request.root / "out" / request.config, plan.warnings)
 
@@ -149,7 +149,7 @@ def run_build(
             raise failure
         if result.ok and request.plan_request.build_number is None:  # an official build is no dev build's no-op
             texts = noop_logs(noop_summary(summary, noop.SECONDS_TOKEN), plan.warnings)
-            state.save_noop(directory, _noop_body(request, plan, result, files, texts, records, scan))
+            state.save_noop(directory, *_noop_body(request, plan, result, files, texts, records, scan))
         return exit_code(result)
 
 
@@ -315,26 +315,24 @@ def _noop_body(
     logs: dict[str, str],
     before: RecordTable,
     scan: noop.Scan | None,
-) -> tuple[Any, ...]:
+) -> tuple[tuple[Any, ...], noop.Watch | None]:
+    """The no-op record's body, and the watch file to write first (None: the scan's is still right)."""
     scanned = files.scanned_paths()
-    readers = None
-    if scanned is not None and _same_deps(result, before):
+    if scan is not None and scanned is not None and _same_deps(result, before):
         # The no-op check's scan covered this very plan and selection, and no action that ran discovered
         # other headers: the files are those of the scan, in its order, so their signatures are patched, and
         # the same actions read them.
-        paths = scanned
-        if scan is not None and scan.readers is not None and scan.readers[0] == plan.id:
-            readers = scan.readers
+        if scan.readers is not None and scan.readers[0] == plan.id:
+            body = (__version__, request.identity(), request.env_names, scan.watch, sys.byteorder)
+            return (*body, files.signatures(scan.paths), logs), None
+        paths = scan.paths
     else:
         used = watched(plan.actions, result.selected, result.records)
         used.update(plan.sources)
-        if scanned is not None and len(scanned) == len(used) and used.issuperset(scanned):
-            paths = scanned
-        else:
-            paths = tuple(sorted(used))
-    if readers is None:
-        readers = _readers(plan, result, paths)
-    return (__version__, request.identity(), request.env_names, paths, files.signatures(paths), logs, readers)
+        paths = tuple(sorted(used))
+    watch = (time.time_ns(), paths, _readers(plan, result, paths))
+    body = (__version__, request.identity(), request.env_names, watch[0], sys.byteorder)
+    return (*body, files.signatures(paths), logs), watch
 
 
 def _readers(plan: state.PlanState, result: BuildResult, paths: Sequence[str]) -> noop.Readers:

@@ -20,6 +20,7 @@ import contextlib
 import os
 import struct
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class TreeFiles:
         self._known: dict[str, bytes] = known or {}  # the last build's stat cache, entries packed
         self._sigs: dict[str, Sig | None] = {}
         self._fresh: dict[str, tuple[Sig, str, bool]] = {}  # path -> (sig, digest, trusted), this build
-        self._scan: tuple[tuple[str, ...], tuple[int, ...]] | None = None
+        self._scan: tuple[tuple[str, ...], bytes, list[int]] | None = None
         self._scanned: set[str] | None = None
 
     def _entry(self, path: str) -> Entry | None:
@@ -65,12 +66,12 @@ class TreeFiles:
         """Every path of the no-op check's scan, in its order (see `seed`)."""
         return None if self._scan is None else self._scan[0]
 
-    def seed(self, paths: Sequence[str], sigs: Sequence[int], changed: set[str]) -> None:
+    def seed(self, paths: tuple[str, ...], sigs: bytes, positions: list[int]) -> None:
         """Take over the no-op check's scan (`enlist.store.noop.Scan`): `paths` is everything this build
-        watches, `sigs` their signatures as recorded, and only `changed` differ now. Nothing is stat'ed again;
-        `signatures` patches the recorded ones."""
-        self._scan = (tuple(paths), tuple(sigs))
-        self._scanned = set(changed)
+        watches, `sigs` their signatures as recorded (packed, see `signatures`), and only the paths at
+        `positions` differ now. Nothing is stat'ed again; `signatures` patches the recorded ones."""
+        self._scan = (paths, sigs, positions)
+        self._scanned = {paths[k] for k in positions}
 
     def absolute(self, path: str) -> str:
         return path if path.startswith("/") else self._prefix + path
@@ -109,22 +110,31 @@ class TreeFiles:
                 changed.add(path)
         return changed
 
-    def signatures(self, paths: Sequence[str]) -> tuple[int, ...]:
-        """`signature` of each path, flattened: the body of the no-op record."""
-        if self._scan is not None and self._scanned is not None and tuple(paths) == self._scan[0]:
-            return self._patched(self._scan[0], self._scan[1], self._scanned)
-        out: list[int] = []
+    def signatures(self, paths: Sequence[str]) -> bytes:
+        """`signature` of each path, flattened and packed as signed 64-bit integers in the machine's byte
+        order: the body of the no-op record."""
+        out = array("q")
+        scan = self._scan
+        if scan is not None and (paths is scan[0] or tuple(paths) == scan[0]):
+            out.frombytes(scan[1])
+            for k, path in self._written(scan[0], scan[2]):
+                out[3 * k : 3 * k + 3] = array("q", self.signature(path))
+            return out.tobytes()
         for path in paths:
             out.extend(self.signature(path))
-        return tuple(out)
+        return out.tobytes()
 
-    def _patched(self, paths: tuple[str, ...], sigs: tuple[int, ...], changed: set[str]) -> tuple[int, ...]:
-        """The scan's signatures, with those of the files that changed or were written since."""
-        out = list(sigs)
-        index = {p: k for k, p in enumerate(paths) if p in changed or p in self._fresh or p in self._sigs}
-        for path, k in index.items():
-            out[3 * k : 3 * k + 3] = self.signature(path)
-        return tuple(out)
+    def _written(self, paths: tuple[str, ...], positions: list[int]) -> list[tuple[int, str]]:
+        """Where in the scan's `paths` the files are that changed or that this build stat'ed or wrote."""
+        found = {k: paths[k] for k in positions}
+        mine = (self._fresh.keys() | self._sigs.keys()).difference(found.values())
+        if len(mine) < 64:  # a few: look each up (a pass over 20,000 paths costs more)
+            for path in mine:
+                with contextlib.suppress(ValueError):  # not watched: a file of another selection
+                    found[paths.index(path)] = path
+        else:
+            found.update((k, p) for k, p in enumerate(paths) if p in mine)
+        return sorted(found.items())
 
     def digest(self, path: str) -> str | None:
         sig = self.stat(path)

@@ -19,13 +19,15 @@ import os
 import sys
 import time
 
-NOOP_FORMAT = "enlist-noop-2"
+NOOP_FORMAT = "enlist-noop-3"
+WATCH_FORMAT = "enlist-watch-1"
 SECONDS_TOKEN = "__ENLIST_SECONDS__"
 ENLIST_TOML = "buildconf/enlist.toml"
 _ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 Readers = tuple[int, str, bytes, bytes]  # (plan id, byte order, offsets, action numbers): see `touched`
+Watch = tuple[int, tuple[str, ...], Readers]  # (id, paths, readers): the `watch` file (`enlist.store.state`)
 
 
 class Scan:
@@ -36,14 +38,16 @@ class Scan:
         identity: tuple[object, ...],
         record: tuple[int, int, int] | None,
         paths: tuple[str, ...],
-        sigs: tuple[int, ...],
+        sigs: bytes,
         positions: list[int],
         readers: Readers | None,
+        watch: int = 0,
     ) -> None:
         self.identity = identity
         self.record = record  # the noop record's own signature: it proves no build ran since the scan
         self.paths = paths
-        self.sigs = sigs
+        self.sigs = sigs  # (mtime_ns, size, inode) per path, as signed 64-bit integers in the machine's order
+        self.watch = watch  # the id of the watch file the paths come from
         self.positions = positions  # where the changed files are in `paths`
         self.changed = {paths[k] for k in positions}
         self.readers = readers
@@ -238,16 +242,21 @@ def _check(
         with open(record, "rb") as f:
             state = marshal.loads(f.read())
             st = os.fstat(f.fileno())
-        fmt, _, request, env_names, paths, sigs, logs, readers = state
+        fmt, _, request, env_names, watch_id, order, packed, logs = state
+        if fmt != NOOP_FORMAT or order != sys.byteorder:
+            return None
+        with open(os.path.join(out, ".enlist", "watch"), "rb") as f:
+            wfmt, wid, paths, readers = marshal.loads(f.read())
+        sigs = memoryview(packed).cast("q")
     except (OSError, EOFError, ValueError, TypeError):
         return None
     env = tuple((name, os.environ.get(name)) for name in env_names)
     mine = identity(version, root, config, strict, selected, max_pass, env)
-    if fmt != NOOP_FORMAT or request != mine:
+    if request != mine or wfmt != WATCH_FORMAT or wid != watch_id or len(sigs) != 3 * len(paths):
         return None
     changed = _changed(root, paths, sigs)
     if changed:
-        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, sigs, changed, readers)
+        LAST_SCAN = Scan(mine, (st.st_mtime_ns, st.st_size, st.st_ino), paths, packed, changed, readers, wid)
         return None
     seconds = f"{time.perf_counter() - start:.3f}"
     try:
@@ -260,7 +269,7 @@ def _check(
     return 0
 
 
-def _changed(root: str, paths: tuple[str, ...], sigs: tuple[int, ...]) -> list[int]:
+def _changed(root: str, paths: tuple[str, ...], sigs: memoryview) -> list[int]:
     """Where in `paths` the files whose signature differs from the record are (missing files included)."""
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     stat = os.stat

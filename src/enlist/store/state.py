@@ -1,8 +1,10 @@
 """What a build tree remembers between builds (L2), under `out/<config>/.enlist/`.
 
     out/<config>/.enlist/plan     the last plan, checked and fingerprinted: rewritten only when it changes
-    out/<config>/.enlist/state    the stat cache and each action's last successful run: rewritten every build
+    out/<config>/.enlist/state    the stat cache and each action's last successful run, as of its last rewrite
     out/<config>/.enlist/noop     the no-op check: written only after a build with nothing left to do
+    out/<config>/.enlist/watch    the files the no-op check stats, and the actions that touch each
+    out/<config>/.enlist/journal  what the builds since `state` was written changed in it
     out/<config>/.enlist/lock     held while a build runs (`enlist.store.lock`)
     out/<config>/.enlist/manifest-base.json   the manifest less what the build decides (`enlist.app.planning`)
     out/.enlist/default-config    (stat signature of buildconf/enlist.toml, default config, allowed variables)
@@ -42,12 +44,16 @@ the first one that is not (a build killed while appending) ends the journal, and
 before appending. A build with a new plan, or a journal grown past half the base, rewrites the base under a new
 generation and deletes the journal (a journal left by a kill in between names the old generation: ignored).
 
-`noop`: a tuple (format "enlist-noop-2", enlist version, request, env names, paths, signatures, logs, readers)
-where `request` is the build's identity (see `enlist.store.noop`), `paths` every file the last build depended
-on (plan sources, inputs, discovered deps, outputs), `signatures` a flat tuple of (mtime_ns, size, inode) per
-path, `logs` the {file name: text} that a no-op writes into `out/<config>/`, and `readers` the reverse index
-from each path to the actions that read, depend on or write it (`enlist.store.noop.Scan.touched`), so that a
-build after a small change looks at those actions only.
+`noop`: a tuple (format "enlist-noop-3", enlist version, request, env names, watch id, byte order,
+signatures, logs) where `request` is the build's identity (see `enlist.store.noop`), `signatures` the
+(mtime_ns, size, inode) of each path of the watch file, packed as signed 64-bit integers in `byte order`, and
+`logs` the {file name: text} that a no-op writes into `out/<config>/`.
+
+`watch`: a tuple (format "enlist-watch-1", id, paths, readers): `paths` every file the last build depended on
+(plan sources, inputs, discovered deps, outputs) and `readers` the reverse index from each path to the actions
+that read, depend on or write it (`enlist.store.noop.Scan.touched`), so that a build after a small change
+looks at those actions only. It is rewritten only when the paths or the actions change; the no-op record is
+rewritten by every complete build, and names the watch file it goes with by its id.
 """
 
 from __future__ import annotations
@@ -251,7 +257,10 @@ def changed_rows(before: RecordTable, after: RecordTable) -> dict[str, RecordRow
     return changes
 
 
-def save_noop(directory: Path, body: tuple[Any, ...]) -> None:
+def save_noop(directory: Path, body: tuple[Any, ...], watch: noop.Watch | None = None) -> None:
+    """Write the no-op record, and first the watch file it names when that changed."""
+    if watch is not None:
+        write_atomic(directory / "watch", marshal.dumps((noop.WATCH_FORMAT, *watch)))
     write_atomic(directory / "noop", marshal.dumps((noop.NOOP_FORMAT, *body)))
 
 
