@@ -18,8 +18,8 @@ from enlist.console.plain import PlainConsole
 from enlist.digest import of_bytes
 from enlist.engine import dag as dagmod
 from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted
-from enlist.engine.table import ActionTable, RecordRow, RecordTable
-from enlist.engine.verdict import Outcome, Reason, Verdict, Why
+from enlist.engine.table import ActionTable, RecordRow, RecordTable, record_row
+from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.errors import EnvironmentFault, InputError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
 from enlist.model.action import Action, ActionKind, PathRoots
@@ -156,6 +156,16 @@ def test_a_build_appends_what_changed_to_the_journal_and_loading_replays_it(tmp_
     assert loaded.files == {"a.c": b"3" * 56, "c.c": b"4" * 56}
     assert loaded.records.rows == {"x": row(3)}
     assert (tmp_path / "state").read_bytes() == before  # the base was not rewritten
+
+
+def test_the_records_of_a_build_know_what_it_changed() -> None:
+    before = RecordTable({"x": row(1), "y": row(2)})
+    ran = Record(f"{9:064x}", "s" * 64, "k" * 64, ("dep.h",), ("o" * 64,), 0.5)
+    after = before.updated(("x", "z"), {"z": ran})  # y left the plan, z ran
+    assert after.rows == {"x": row(1), "z": record_row(ran)}
+    expected = {"z": record_row(ran), "y": None}
+    assert state.changed_rows(before, after) == expected
+    assert state.changed_rows(RecordTable(before.rows), after) == expected  # worked out when not kept
 
 
 def test_a_frame_cut_short_by_a_kill_is_ignored_and_overwritten(tmp_path: Path) -> None:

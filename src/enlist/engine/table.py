@@ -166,6 +166,8 @@ class RecordTable(Mapping[str, Record]):
     def __init__(self, rows: Mapping[str, RecordRow] | None = None) -> None:
         self.rows: dict[str, RecordRow] = dict(rows or {})
         self._objects: dict[str, Record] = {}
+        self.base: RecordTable | None = None  # set by `updated`: the table this one was made from...
+        self.changes: dict[str, RecordRow | None] = {}  # ...and its rows that differ (None: forgotten)
 
     @classmethod
     def of(cls, records: Mapping[str, Record]) -> RecordTable:
@@ -193,13 +195,18 @@ class RecordTable(Mapping[str, Record]):
         """The records of the actions `ids` (actions gone from the plan are forgotten), `new` replacing."""
         rows = self.rows
         ids = ids if isinstance(ids, (tuple, list)) else tuple(ids)
+        fresh = {k: record_row(r) for k, r in new.items()}
+        changes: dict[str, RecordRow | None] = dict(fresh)
         if len(rows) == len(ids) and all(map(rows.__contains__, ids)):
             kept = dict(rows)  # the same plan: nothing to forget (the common case, and a quick one)
         else:
             kept = {i: rows[i] for i in ids if i in rows}
-        kept.update((k, record_row(r)) for k, r in new.items())
-        table = RecordTable(kept)
+            changes.update((k, None) for k in rows.keys() - kept.keys() - fresh.keys())
+        kept.update(fresh)
+        table = RecordTable()
+        table.rows = kept
         table._objects.update(new)
+        table.base, table.changes = self, changes
         return table
 
 

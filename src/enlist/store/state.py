@@ -251,6 +251,8 @@ def append(directory: Path, plan: PlanState, after: Journal, changes: Changes) -
 
 def changed_rows(before: RecordTable, after: RecordTable) -> dict[str, RecordRow | None]:
     """The record rows `after` adds, replaces (a new row object) or removes compared with `before`."""
+    if after.base is before:
+        return after.changes  # `after` was made from `before` (`RecordTable.updated`), which kept the list
     old, new = before.rows, after.rows
     changes: dict[str, RecordRow | None] = {k: v for k, v in new.items() if old.get(k) is not v}
     changes.update((k, None) for k in old.keys() - new.keys())
