@@ -32,13 +32,10 @@ from enlist.model.action import ActionKind
 from enlist.rules import stamp
 from enlist.rules.settings import RuleSettings
 from enlist.rules.spec import BuildSpec, Plan
+from enlist.store.state import manifest_path as manifest_path  # where it is, for readers of manifests
 
 FORMAT = 1
 LOCK_FILE = "buildconf/packages.lock"
-
-
-def manifest_path(root: Path, config: str) -> Path:
-    return root / "out" / config / "manifest.json"
 
 
 def published_files(plan: Plan) -> list[str]:

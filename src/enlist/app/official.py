@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from enlist import workspace
 from enlist.app.build import run_build
-from enlist.app.planning import PACKAGE_NAMES, after_build
+from enlist.app.manifests import after_build
+from enlist.app.planning import PACKAGE_NAMES
 from enlist.errors import EnvironmentFault, InputError
 from enlist.model.packages import FeedKind
 from enlist.model.revision import Revision

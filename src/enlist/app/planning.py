@@ -1,8 +1,7 @@
 """From an enlistment on disk to the plan the engine runs (L3): the planner `enlist build` calls when the tree's
-remembered plan is out of date, and the step that follows every build.
+remembered plan is out of date (`enlist.app.manifests` writes the manifest after each build).
 
     plan(request)                 restored packages -> descriptors (loader) -> graph -> toolchain rules -> Plan
-    after_build(state, result)    the manifest of a complete, successful build
 
 Planning also writes what the plan needs on disk before anything runs (the version stamp's source), what an
 official build packages by (`package-names.json`), and refreshes `compile_commands.json`. Packages with
@@ -16,7 +15,6 @@ Official builds refuse a dirty tree, so their stamp and their manifest always ag
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -27,7 +25,7 @@ from enlist import canonical, digest, manifest, vcs, workspace
 from enlist.app import Session
 from enlist.compdb import write_compile_commands
 from enlist.descriptors.paths import platform_name
-from enlist.errors import ConfigError, EnvironmentFault, InputError, InputErrors, IntegrityError
+from enlist.errors import ConfigError, InputError, InputErrors
 from enlist.fsio import write_atomic, write_if_changed
 from enlist.graph.model import Node, ProjectGraph
 from enlist.model.action import Action, ActionKind
@@ -38,9 +36,7 @@ from enlist.store.state import MANIFEST_BASE, state_dir
 from enlist.toolcache.provided import provided_paths, provided_trees
 
 if TYPE_CHECKING:
-    from enlist.engine.builder import BuildResult
-    from enlist.model.revision import Revision
-    from enlist.store.state import PlanState
+    pass
 
 BUILDCONF = ("buildconf/enlist.toml", "buildconf/packages.toml", "buildconf/packages.lock")
 PACKAGE_NAMES = "package-names.json"  # under out/<config>/.enlist/: {project dir: package name} (official builds)
@@ -83,7 +79,8 @@ def plan(request: PlanRequest) -> Plan:
     for generated in planned.files:
         write_if_changed(settings.root / generated.path, generated.content.encode("utf-8"))
     write_compile_commands(planned)
-    base = manifest.document(planned, spec, rules, published={}, lock=None)
+    lock = settings.root / manifest.LOCK_FILE  # a plan source: a new lock makes a new plan, and a new base
+    base = manifest.document(planned, spec, rules, published={}, lock=digest.of_file(lock) if lock.is_file() else None)
     tree_state = state_dir(settings.root, request.config)
     write_atomic(tree_state / MANIFEST_BASE, canonical.pretty(base).encode())
     write_if_changed(tree_state / PACKAGE_NAMES, canonical.pretty(package_names(loaded.projects)).encode())
@@ -164,55 +161,4 @@ def _named_files(token: str, cwd: str, root: Path, produced: set[str]) -> list[s
         files = (p for p in sorted((root / relative).rglob("*")) if p.is_file())
         return [p.relative_to(root).as_posix() for p in files]
     return []
-
-
-def after_build(state: PlanState, result: BuildResult, revision: Revision | None = None) -> None:
-    """Write `out/<config>/manifest.json` after a successful build of every action; a partial build (DIRS,
-    `--pass`) or a failed one leaves the last manifest alone rather than record half a build."""
-    if not result.ok or len(result.selected) != len(state.actions):
-        return
-    root = Path(state.roots.enlistment)
-    try:
-        base = json.loads((state_dir(root, state.config) / MANIFEST_BASE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # planned by an older enlist: the next plan writes it
-    published = _published(root, state, result)
-    revision = revision or vcs.revision(root)  # the caller may have asked git while the build ran
-    lock = root / manifest.LOCK_FILE
-    base["published"] = dict(sorted(published.items()))
-    base["lock"] = digest.of_file(lock) if lock.is_file() else None
-    base["revision"] = {"commit": revision.commit, "dirty": revision.dirty}
-    write_atomic(manifest.manifest_path(root, state.config), canonical.pretty(base).encode("utf-8"))
-
-
-def _published(root: Path, state: PlanState, result: BuildResult) -> dict[str, str]:
-    """The digest of every published file, which must be what the build published: a file changed behind the
-    build's back (in place, keeping its size and time) is removed, so that the next build publishes it again,
-    and the manifest is not written."""
-    table = state.actions
-    published: dict[str, str] = {}
-    changed: list[tuple[str, str]] = []  # (path, the digest the build published)
-    for i, kind in enumerate(table.kinds):
-        if kind != "publish":
-            continue
-        record = result.records.get(table.ids[i])
-        for k, path in enumerate(table.outputs[i]):
-            try:
-                published[path] = digest.of_file(root / path)
-            except OSError as e:
-                raise EnvironmentFault(f"cannot hash published file {path}: {e.strerror}") from e
-            if record is not None and record.outputs[k] != published[path]:
-                changed.append((path, record.outputs[k]))
-    if changed:
-        for path, _ in changed:
-            (root / path).unlink(missing_ok=True)
-        path, expected = changed[0]
-        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
-        raise IntegrityError(
-            f"a published file changed after the build published it: {path} (sha256 {published[path]}, "
-            f"published as {expected}){more}",
-            hint="it was removed and the manifest was not written; build again to publish it anew, and find what "
-            "writes into public/ behind the build's back",
-        )
-    return published
 

@@ -217,10 +217,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def after_build(state: PlanState, result: BuildResult, revision: _RevisionProbe | None = None) -> None:
-    """`enlist.app.planning.after_build` (the manifest), imported only for a build that writes one."""
+    """`enlist.app.manifests.after_build` (the manifest), imported only for a build that writes one."""
     root = Path(state.roots.enlistment)
     if result.ok and len(result.selected) == len(state.actions) and _manifest_base(root, state.config).is_file():
-        from enlist.app.planning import after_build as write_manifest
+        from enlist.app.manifests import after_build as write_manifest
 
         write_manifest(state, result, revision.get() if revision is not None else None)
 

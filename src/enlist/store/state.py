@@ -86,6 +86,11 @@ def state_dir(root: Path, config: str) -> Path:
     return root / "out" / config / ".enlist"
 
 
+def manifest_path(root: Path, config: str) -> Path:
+    """`out/<config>/manifest.json` (format in `enlist.manifest`)."""
+    return root / "out" / config / "manifest.json"
+
+
 @dataclass(frozen=True, slots=True)
 class PlanState:
     """A plan as the tree keeps it: the actions as a table, their fingerprints and the checked graph."""
