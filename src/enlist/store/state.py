@@ -45,9 +45,8 @@ import marshal
 import os
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from enlist.engine import dag as dagmod
 from enlist.engine.table import ActionTable, RecordTable
@@ -64,8 +63,7 @@ def state_dir(root: Path, config: str) -> Path:
     return root / "out" / config / ".enlist"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanState:
+class PlanState(NamedTuple):
     """A plan as the tree keeps it: the actions as a table, their fingerprints and the checked graph."""
 
     config: str
@@ -82,8 +80,7 @@ class PlanState:
         return self.dag.actions
 
 
-@dataclass(frozen=True, slots=True)
-class TreeState:
+class TreeState(NamedTuple):
     plan: PlanState
     files: dict[str, bytes]
     records: RecordTable
