@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ def planner(kit: Kit):  # type: ignore[no-untyped-def]
     """The kit's actions for whichever tree asks (the copy has its own root)."""
 
     def plan(request: PlanRequest) -> Plan:
-        return replace(kit.plan(request), roots=PathRoots(request.root))
+        return kit.plan(request)._replace(roots=PathRoots(request.root))
 
     return plan
 

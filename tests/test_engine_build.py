@@ -258,13 +258,9 @@ def test_an_unchanged_plan_is_reused_without_asking_the_planner(kit: Kit, cache:
 
 
 def test_a_bad_plan_is_reported_in_the_logs_and_changes_nothing(kit: Kit, cache: Path) -> None:
-    from dataclasses import replace
-
     from enlist.errors import GraphError
 
-    clash = replace(
-        ek.archive_action("dup", [obj("lib", "greet.o")], "x.a"), outputs=(obj("lib", "liblib.a"),)
-    )
+    clash = ek.archive_action("dup", [obj("lib", "greet.o")], "x.a")._replace(outputs=(obj("lib", "liblib.a"),))
     kit.extra.append(clash)
     with pytest.raises(GraphError) as e:
         ek.build(kit, cache=cache)

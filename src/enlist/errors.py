@@ -10,7 +10,7 @@ one, a `file:line` location. `render()` is the only way errors reach a terminal,
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ExitCode(enum.IntEnum):
@@ -21,9 +21,9 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Location:
-    """A place in a file; `file` is as the user should see it (enlistment-relative where possible)."""
+class Location(NamedTuple):
+    """A place in a file; `file` is as the user should see it (enlistment-relative where possible). Ordered
+    by file, then line (tuple order)."""
 
     file: str
     line: int = 0

@@ -10,16 +10,14 @@ together for commands. Nothing below L3 knows how the pieces are assembled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # workspace imports tomllib, which a build that reuses its plan never needs
     from enlist.workspace import Settings
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(NamedTuple):
     """An enlistment opened for one command: its settings and the config being built."""
 
     settings: Settings

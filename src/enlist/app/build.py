@@ -22,9 +22,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from enlist import __version__
 from enlist.engine import dag as dagmod
@@ -51,8 +50,7 @@ class Console(Protocol):
     def finish(self, summary: dict[str, Any]) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class BuildRequest:
+class BuildRequest(NamedTuple):
     root: Path
     plan_request: PlanRequest
     options: Options
@@ -232,7 +230,7 @@ def _run(
     builder = Builder(rebuilder, workers, report)
     try:
         with _interrupts(builder.interrupt):
-            return builder.run(plan.dag, replace(options, clean=clean), config=request.config, touched=touched)
+            return builder.run(plan.dag, options._replace(clean=clean), config=request.config, touched=touched)
     finally:
         workers.close()
 

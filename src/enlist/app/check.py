@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -98,11 +98,10 @@ def check_build(
 
 
 def _elsewhere(request: BuildRequest, root: Path, cache: Path) -> BuildRequest:
-    return replace(
-        request,
+    return request._replace(
         root=root,
-        plan_request=replace(request.plan_request, root=str(root)),
-        options=replace(request.options, clean=True),
+        plan_request=request.plan_request._replace(root=str(root)),
+        options=request.options._replace(clean=True),
         read_cache=False,
         explain=False,
         cache=cache,

@@ -139,7 +139,7 @@ def with_test_data(actions: Sequence[Action], root: Path) -> tuple[Action, ...]:
         found: set[str] = set()
         for token in action.argv[1:]:
             found.update(_named_files(token, action.cwd, root, produced))
-        result.append(replace(action, inputs=tuple(sorted(found.union(action.inputs)))))
+        result.append(action._replace(inputs=tuple(sorted(found.union(action.inputs)))))
     return tuple(result)
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from itertools import chain
+from typing import NamedTuple
 
 from enlist.engine import dag as dagmod
 from enlist.engine.events import (
@@ -38,8 +38,7 @@ from enlist.model.passes import Pass
 DEFAULT_COST = {ActionKind.LINK.value: 1.0, ActionKind.TEST.value: 1.0, ActionKind.PUBLISH.value: 0.01}
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     jobs: int = 1
     fail_fast: bool = False
     clean: bool = False  # -c: ignore local outputs, may still hit the cache
@@ -47,8 +46,7 @@ class Options:
     max_pass: Pass | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildResult:
+class BuildResult(NamedTuple):
     dag: dagmod.Dag
     selected: frozenset[int]
     outcomes: dict[int, Outcome]  # every todo action that finished, by number
@@ -57,7 +55,7 @@ class BuildResult:
     survey: dict[int, Reason]  # todo actions and why the survey picked them
     records: RecordTable  # what the tree remembers after this build, by action id
     interrupted: bool = False
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed(self) -> list[int]:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from enlist.engine.table import ActionTable
 from enlist.errors import GraphError
 from enlist.model.passes import Pass
 
 
-@dataclass(frozen=True, slots=True)
-class Dag:
+class Dag(NamedTuple):
     actions: ActionTable
-    index: dict[str, int]  # action id -> number
+    index: dict[str, int]  # type: ignore[assignment]  # action id -> number (shadows tuple.index, unused)
     deps: tuple[tuple[int, ...], ...]  # number -> numbers it waits for (sorted)
     dependants: tuple[tuple[int, ...], ...]  # number -> numbers waiting for it (sorted)
     order: tuple[int, ...]  # a topological order: deps before dependants, plan order among equals

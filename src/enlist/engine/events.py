@@ -8,43 +8,41 @@ format 10,000 lines); `BuildStarted.up_to_date` counts them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from enlist.engine.verdict import Outcome, Reason
 from enlist.model.action import Action
 
 
-@dataclass(frozen=True, slots=True)
-class BuildStarted:
+class BuildStarted(NamedTuple):
     config: str
     selected: int  # actions this build considers
     todo: int  # of those, the ones that may need work
     jobs: int
-    todo_actions: tuple[Action, ...] = field(default=(), repr=False)
+    todo_actions: tuple[Action, ...] = ()
+
+    def __repr__(self) -> str:  # without todo_actions, which may be thousands of actions
+        return f"BuildStarted(config={self.config!r}, selected={self.selected}, todo={self.todo}, jobs={self.jobs})"
 
 
-@dataclass(frozen=True, slots=True)
-class ActionStarted:
+class ActionStarted(NamedTuple):
     action: Action
     slot: int  # 1..jobs: the `n>` prefix of plain output
     reason: Reason
 
 
-@dataclass(frozen=True, slots=True)
-class ActionFinished:
+class ActionFinished(NamedTuple):
     action: Action
     slot: int  # 0 when the action never ran a command (up to date, cached)
     outcome: Outcome
 
 
-@dataclass(frozen=True, slots=True)
-class ActionSkipped:
+class ActionSkipped(NamedTuple):
     action: Action
     cause: Action  # the failed action it needed
 
 
-@dataclass(frozen=True, slots=True)
-class BuildInterrupted:
+class BuildInterrupted(NamedTuple):
     running: tuple[Action, ...]  # killed; their outputs were removed
 
 

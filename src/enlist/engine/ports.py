@@ -12,8 +12,7 @@ enlistment); paths given to `Store` are absolute.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from enlist.model.action import Action
 
@@ -79,8 +78,7 @@ class Store(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Execution:
+class Execution(NamedTuple):
     exit_code: int
     output: bytes  # stdout and stderr, interleaved as written
     seconds: float

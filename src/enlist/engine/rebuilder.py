@@ -11,7 +11,7 @@ never cached.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from enlist.engine import depfile, keys, traces
 from enlist.engine.ports import Execution, Executor, Files, Publisher, Store
@@ -21,37 +21,67 @@ from enlist.errors import EnlistError
 from enlist.model.action import Action, ActionKind
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """The action must run; `static` is its static key, `reason` why."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, unused
     static: str
     reason: Reason
 
 
-@dataclass(frozen=True, slots=True)
-class Ran:
+class Ran(NamedTuple):
     """A command that exited; its outputs are not digested yet."""
 
     pending: Pending
     execution: Execution
 
 
-@dataclass(frozen=True, slots=True)
 class Rebuilder:
-    actions: Sequence[Action]
-    fingerprints: Sequence[str]
-    previous: RecordTable
-    files: Files
-    executor: Executor
-    publisher: Publisher
-    store: Store | None = None
-    read_cache: bool = True
-    clean: bool = False  # -c: local outputs never count as up to date
-    root: str = ""
-    package_roots: tuple[str, ...] = ()
-    normalise: Callable[[str], str] = str
+    """Decides and runs single actions with the ports it is given; holds no state of its own between calls."""
+
+    __slots__ = (
+        "actions",
+        "clean",
+        "executor",
+        "files",
+        "fingerprints",
+        "normalise",
+        "package_roots",
+        "previous",
+        "publisher",
+        "read_cache",
+        "root",
+        "store",
+    )
+
+    def __init__(
+        self,
+        *,
+        actions: Sequence[Action],
+        fingerprints: Sequence[str],
+        previous: RecordTable,
+        files: Files,
+        executor: Executor,
+        publisher: Publisher,
+        store: Store | None = None,
+        read_cache: bool = True,
+        clean: bool = False,
+        root: str = "",
+        package_roots: tuple[str, ...] = (),
+        normalise: Callable[[str], str] = str,
+    ) -> None:
+        self.actions = actions
+        self.fingerprints = fingerprints
+        self.previous = previous
+        self.files = files
+        self.executor = executor
+        self.publisher = publisher
+        self.store = store
+        self.read_cache = read_cache
+        self.clean = clean  # -c: local outputs never count as up to date
+        self.root = root
+        self.package_roots = package_roots
+        self.normalise = normalise
 
     def decide(self, i: int, why: Reason) -> Outcome | Pending:
         action, fp = self.actions[i], self.fingerprints[i]

@@ -19,8 +19,7 @@ truncated write, a foreign file) reads as a miss, never as an error, because a c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from enlist.canonical import dumps
 from enlist.digest import is_hex_digest
@@ -28,15 +27,13 @@ from enlist.digest import is_hex_digest
 VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+class Output(NamedTuple):
     path: str
     digest: str
     executable: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Trace:
+class Trace(NamedTuple):
     outputs: tuple[Output, ...]
     log: str | None  # digest of the command's output in the CAS
     seconds: float

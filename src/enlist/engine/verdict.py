@@ -12,7 +12,7 @@ compiler read, the digests of its outputs and how long it took (the scheduler's 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Verdict(enum.Enum):
@@ -45,8 +45,7 @@ class Why(enum.Enum):
     INTERRUPTED = "the build was interrupted"
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     why: Why
     detail: str = ""  # a path or an action id
 
@@ -54,8 +53,7 @@ class Reason:
         return f"{self.why.value}: {self.detail}" if self.detail else self.why.value
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     fingerprint: str
     static: str  # static key (declared inputs)
     key: str  # full key (declared inputs + discovered deps)
@@ -64,11 +62,10 @@ class Record:
     seconds: float  # how long the command ran (from the cache entry on a hit)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How one action ended (a failed compile is a value, not an exception)."""
 
-    index: int  # the action's number in the plan
+    index: int  # type: ignore[assignment]  # the action's number in the plan (shadows tuple.index, unused)
     verdict: Verdict
     reason: Reason
     record: Record | None = None  # set when the verdict is ok

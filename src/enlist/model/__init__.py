@@ -1,1 +1,2 @@
-"""Frozen dataclasses shared across layers (L0: stdlib only)."""
+"""Immutable data shared across layers (L0: stdlib only): frozen dataclasses, and `typing.NamedTuple` for the
+actions and plans a build with work to do loads (see docs/style.md, item 6)."""

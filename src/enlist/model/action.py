@@ -13,7 +13,7 @@ where the enlistment or the cache live.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from enlist.model.passes import Pass
 
@@ -28,8 +28,7 @@ class ActionKind(enum.Enum):
     TEST = "test"  # run a test program in postbuild; its output file is the result
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(NamedTuple):
     id: str  # stable, unique and readable: "projects/replica/lib:compile:log.c"
     kind: ActionKind
     project: str  # the project's directory (Project.dir)
@@ -51,8 +50,7 @@ class Action:
         return self.description or self.id
 
 
-@dataclass(frozen=True, slots=True)
-class PathRoots:
+class PathRoots(NamedTuple):
     """Absolute prefixes and the symbolic names that replace them in cache keys, manifests and logs."""
 
     enlistment: str  # absolute path of the enlistment root -> "."

@@ -13,14 +13,12 @@ by module name (see `enlist.commands.build`), so the no-op path pays nothing for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from enlist.model.action import Action, PathRoots
 
 
-@dataclass(frozen=True, slots=True)
-class PlanRequest:
+class PlanRequest(NamedTuple):
     """Everything a plan may depend on besides file contents. Two equal requests over unchanged files give
     equal plans: that is the contract that lets the engine reuse a plan without asking the planner."""
 
@@ -38,8 +36,7 @@ class PlanRequest:
         return (self.root, self.config, self.strict, self.build_number, self.env, self.cache)
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     config: str
     actions: tuple[Action, ...]
     roots: PathRoots

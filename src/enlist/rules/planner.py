@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 
 from enlist.errors import GraphError, Location
 from enlist.model.action import Action, ActionKind, PathRoots
@@ -75,7 +74,7 @@ def plan(
     overlays = [overlay_action(tree) for tree in provided if tree.files]
     if overlays:
         first = tuple(a.id for a in overlays)
-        actions = [replace(a, after=tuple(sorted({*a.after, *first}))) for a in actions] + overlays
+        actions = [a._replace(after=tuple(sorted({*a.after, *first}))) for a in actions] + overlays
     _check_outputs(actions, projects)
     return Plan(
         actions=tuple(sorted(actions, key=lambda a: a.id)), roots=_roots(spec, toolchain), files=files
@@ -176,7 +175,7 @@ def _with_order_edges(actions: list[Action], consumptions: Iterable[Consumption]
         if key not in memo:
             memo[key] = order_edges(*key)
         after = (memo[key] | set(action.after)) - {action.id}
-        result.append(replace(action, after=tuple(sorted(after))) if after else action)
+        result.append(action._replace(after=tuple(sorted(after))) if after else action)
     return result
 
 

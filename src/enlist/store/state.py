@@ -65,9 +65,8 @@ import os
 import struct
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from enlist.engine import dag as dagmod
 from enlist.engine.table import ActionTable, RecordRow, RecordTable
@@ -91,8 +90,7 @@ def manifest_path(root: Path, config: str) -> Path:
     return root / "out" / config / "manifest.json"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanState:
+class PlanState(NamedTuple):
     """A plan as the tree keeps it: the actions as a table, their fingerprints and the checked graph."""
 
     config: str
@@ -109,8 +107,7 @@ class PlanState:
         return self.dag.actions
 
 
-@dataclass(frozen=True, slots=True)
-class Journal:
+class Journal(NamedTuple):
     """Where the next build may append: the base it extends and the bytes of journal that are valid."""
 
     generation: int
@@ -118,8 +115,7 @@ class Journal:
     valid_bytes: int  # the journal's whole frames of this generation; anything after them is cut
 
 
-@dataclass(frozen=True, slots=True)
-class TreeState:
+class TreeState(NamedTuple):
     plan: PlanState
     files: dict[str, bytes]
     records: RecordTable
