@@ -51,7 +51,7 @@ def test_clean_after_a_kill_leaves_no_output_directory_behind(tree: Tree) -> Non
     assert (tree.root / KEPT[0]).is_file()
 
 
-@pytest.mark.parametrize("name", ["plan", "state", "noop", "journal"])
+@pytest.mark.parametrize("name", ["plan", "state", "noop", "watch", "journal"])
 @pytest.mark.parametrize("damage", ["cut short", "emptied"])
 def test_damaged_tree_state_reads_as_no_state(tree: Tree, name: str, damage: str) -> None:
     tree.build()

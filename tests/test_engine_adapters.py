@@ -9,6 +9,7 @@ import os
 import stat
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -224,14 +225,19 @@ def test_the_scan_names_the_actions_that_touch_the_changed_files() -> None:
     for path in paths:
         flat.extend(readers[path])
         offsets.append(len(flat))
-    index = (7, sys.byteorder, offsets.tobytes(), flat.tobytes())
-    scan = noop.Scan((), None, paths, (0,) * 12, [1, 3], index)
+    crc = zlib.crc32(flat.tobytes(), zlib.crc32(offsets.tobytes()))
+    index = (7, sys.byteorder, offsets.tobytes(), flat.tobytes(), crc)
+    sigs = bytes(8 * 12)
+    scan = noop.Scan((), None, paths, sigs, [1, 3], index)
     assert scan.changed == {"a.h", "b.c"}
     assert scan.touched(7) == {0, 2, 3}
     assert scan.touched(8) is None  # an index of another plan is not used
     other = "big" if sys.byteorder == "little" else "little"
-    assert noop.Scan((), None, paths, (0,) * 12, [1], (7, other, *index[2:])).touched(7) is None
-    assert noop.Scan((), None, paths[:3], (0,) * 9, [1], index).touched(7) is None  # not these paths
+    assert noop.Scan((), None, paths, sigs, [1], (7, other, *index[2:])).touched(7) is None
+    assert noop.Scan((), None, paths[:3], sigs, [1], index).touched(7) is None  # not these paths
+    damaged = bytearray(index[3])
+    damaged[0] ^= 1  # a.c's reader 0 -> 1: only the CRC can tell
+    assert noop.Scan((), None, paths, sigs, [0], (*index[:3], bytes(damaged), crc)).touched(7) is None
 
 
 def test_noop_identity_and_dirs() -> None:

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -355,7 +356,9 @@ def _readers(plan: state.PlanState, result: BuildResult, paths: Sequence[str]) -
     for found in lists:
         flat.extend(found)
         offsets.append(len(flat))
-    return (plan.id, sys.byteorder, offsets.tobytes(), flat.tobytes())
+    packed_offsets, packed_flat = offsets.tobytes(), flat.tobytes()
+    crc = zlib.crc32(packed_flat, zlib.crc32(packed_offsets))
+    return (plan.id, sys.byteorder, packed_offsets, packed_flat, crc)
 
 
 def _same_deps(result: BuildResult, before: RecordTable) -> bool:

@@ -26,7 +26,7 @@ ENLIST_TOML = "buildconf/enlist.toml"
 _ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-Readers = tuple[int, str, bytes, bytes]  # (plan id, byte order, offsets, action numbers): see `touched`
+Readers = tuple[int, str, bytes, bytes, int]  # (plan id, byte order, offsets, action numbers, CRC): `touched`
 Watch = tuple[int, tuple[str, ...], Readers]  # (id, paths, readers): the `watch` file (`enlist.store.state`)
 
 
@@ -55,13 +55,21 @@ class Scan:
     def touched(self, plan_id: int) -> set[int] | None:
         """The numbers of the actions of plan `plan_id` that read, depend on or write a changed file, from the
         record's reverse index: action numbers `flat[offsets[k]:offsets[k + 1]]` for `paths[k]`, both arrays of
-        unsigned 32-bit integers in the machine's byte order. None when the index is for another plan (or
-        another machine): the build then looks at every action."""
+        unsigned 32-bit integers in the machine's byte order, with the CRC-32 of both: an action number
+        damaged into another would make the build skip the action that reads a changed file. None when the
+        index is for another plan (or another machine) or damaged: the build then looks at every action."""
+        import zlib  # here: the no-op check itself never needs it
+
         readers = self.readers
         if readers is None or readers[0] != plan_id or readers[1] != sys.byteorder:
             return None
-        offsets, flat = memoryview(readers[2]).cast("I"), memoryview(readers[3]).cast("I")
-        if len(offsets) != len(self.paths) + 1 or (len(offsets) and offsets[-1] != len(flat)):
+        if zlib.crc32(readers[3], zlib.crc32(readers[2])) != readers[4]:
+            return None
+        try:
+            offsets, flat = memoryview(readers[2]).cast("I"), memoryview(readers[3]).cast("I")
+        except (TypeError, ValueError):
+            return None
+        if len(offsets) != len(self.paths) + 1 or offsets[-1] != len(flat):
             return None
         found: set[int] = set()
         for k in self.positions:
