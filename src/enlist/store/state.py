@@ -12,7 +12,8 @@
 The files are Python `marshal` data (builtin types only: it loads ten times faster than JSON, and a build
 with little to do must not spend its budget parsing). They are caches: a file that is missing, truncated,
 from another version of enlist or another Python reads as "no state", and the build recomputes everything
-from contents. Each is written to a temporary file and renamed; `state` names the plan it belongs to.
+from contents. Each is written to a temporary file and renamed, except the journal, which is appended to
+(its frames carry their own length and CRC); `state` names the plan it belongs to.
 `plan` and `state` end with the CRC-32 of the marshal data before them (4 bytes, little-endian): the plan
 holds the commands and their fingerprints, and a damaged byte that still unmarshals must not run another
 command under the fingerprint (and cache keys) of the planned one. A file whose CRC does not match reads as
@@ -123,7 +124,7 @@ class TreeState(NamedTuple):
     journal: Journal | None = None  # set by `load`
 
 
-Changes = tuple[dict[str, "bytes | None"], dict[str, "RecordRow | None"]]  # (files, records); None removes
+Changes = tuple[dict[str, bytes | None], dict[str, RecordRow | None]]  # (files, records); None removes
 
 
 def load(directory: Path) -> TreeState | None:
