@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import chain
 from typing import NamedTuple
 
@@ -82,26 +82,9 @@ def survey(
     changed = files.scanned()
     if changed is None:
         changed = files.changed_among(watched(table, selected, previous))
-    todo: dict[int, Reason] = {}
-    rows, ids, inputs, outputs, deps = previous.rows, table.ids, table.inputs, table.outputs, dag.deps
-    everything = len(selected) == len(table)
-    for i in dag.order:
-        if not everything and i not in selected:
-            continue
-        if todo and not todo.keys().isdisjoint(deps[i]):
-            todo[i] = Reason(Why.UPSTREAM, ids[next(d for d in deps[i] if d in todo)])
-            continue
-        row = rows.get(ids[i])
-        if row is None:
-            todo[i] = Reason(Why.NEW)
-        elif row[0] != fingerprints[i]:
-            todo[i] = Reason(Why.COMMAND)
-        elif changed:
-            for group in (inputs[i], row[1], outputs[i]):
-                if not changed.isdisjoint(group):
-                    todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
-                    break
-    return todo
+    inputs, outputs = table.inputs, table.outputs
+    order = dag.order if len(selected) == len(table) else [i for i in dag.order if i in selected]
+    return _judge(order, dag, fingerprints, previous, changed, lambda i: (inputs[i], outputs[i]))
 
 
 def survey_touched(
@@ -128,9 +111,23 @@ def survey_touched(
                 candidates.add(j)
                 stack.append(j)
     table = dag.actions
+    order = [i for i in dag.order if i in candidates] if candidates else []
+    return _judge(order, dag, fingerprints, previous, changed, lambda i: (table[i].inputs, table[i].outputs))
+
+
+def _judge(
+    order: Iterable[int],
+    dag: dagmod.Dag,
+    fingerprints: Sequence[str],
+    previous: RecordTable,
+    changed: set[str],
+    paths: Callable[[int], tuple[tuple[str, ...], tuple[str, ...]]],
+) -> dict[int, Reason]:
+    """The todo actions among `order` (topological), each with why: downstream of one, new, another command,
+    or a file it reads, depends on or writes changed. `paths(i)` gives an action's inputs and outputs."""
     todo: dict[int, Reason] = {}
-    rows, ids, deps = previous.rows, table.ids, dag.deps
-    for i in [i for i in dag.order if i in candidates] if candidates else ():
+    rows, ids, deps = previous.rows, dag.actions.ids, dag.deps
+    for i in order:
         if todo and not todo.keys().isdisjoint(deps[i]):
             todo[i] = Reason(Why.UPSTREAM, ids[next(d for d in deps[i] if d in todo)])
             continue
@@ -139,9 +136,9 @@ def survey_touched(
             todo[i] = Reason(Why.NEW)
         elif row[0] != fingerprints[i]:
             todo[i] = Reason(Why.COMMAND)
-        else:
-            action = table[i]  # one action decoded, not the path columns of all
-            for group in (action.inputs, row[1], action.outputs):
+        elif changed:
+            inputs, outputs = paths(i)
+            for group in (inputs, row[1], outputs):
                 if not changed.isdisjoint(group):
                     todo[i] = Reason(Why.TOUCHED, next(p for p in group if p in changed))
                     break
