@@ -19,7 +19,15 @@ from enlist.console.plain import PlainConsole
 from enlist.digest import of_bytes
 from enlist.engine import dag as dagmod
 from enlist.engine.events import ActionFinished, ActionSkipped, ActionStarted
-from enlist.engine.table import ActionTable, RecordRow, RecordTable, record_row
+from enlist.engine.table import (
+    ActionTable,
+    Layered,
+    RecordRow,
+    RecordTable,
+    ShardedMap,
+    pack_shards,
+    record_row,
+)
 from enlist.engine.verdict import Outcome, Reason, Record, Verdict, Why
 from enlist.errors import EnvironmentFault, InputError
 from enlist.execute import SubprocessExecutor, ThreadWorkers
@@ -131,9 +139,10 @@ def test_a_damaged_state_reads_as_no_state(tmp_path: Path) -> None:
 
 
 def saved_state(directory: Path, files: dict[str, bytes], rows: dict[str, RecordRow]) -> state.TreeState:
-    """A base state of a one-action plan, saved and loaded back."""
-    table = ActionTable.of([Action("a", ActionKind.GENERATE, "p", Pass.PASS0, ("gen",), (), ("p/out",))])
-    plan = state.PlanState("chk-amd64", dagmod.build(table), PathRoots("/r"), (), (), ("f" * 64,))
+    """A base state of a plan of actions x, y and z, saved and loaded back."""
+    actions = [Action(n, ActionKind.GENERATE, "p", Pass.PASS0, ("gen",), (), (f"p/{n}",)) for n in "xyz"]
+    table = ActionTable.of(actions)
+    plan = state.PlanState("chk-amd64", dagmod.build(table), PathRoots("/r"), (), (), ("f" * 64,) * 3)
     plan = state.save_plan(directory, plan)
     state.save(directory, state.TreeState(plan, files, RecordTable(rows)))
     loaded = state.load(directory)
@@ -162,11 +171,26 @@ def test_a_build_appends_what_changed_to_the_journal_and_loading_replays_it(tmp_
 def test_the_records_of_a_build_know_what_it_changed() -> None:
     before = RecordTable({"x": row(1), "y": row(2)})
     ran = Record(f"{9:064x}", "s" * 64, "k" * 64, ("dep.h",), ("o" * 64,), 0.5)
-    after = before.updated(("x", "z"), {"z": ran})  # y left the plan, z ran
-    assert after.rows == {"x": row(1), "z": record_row(ran)}
-    expected = {"z": record_row(ran), "y": None}
+    after = before.updated({"z": ran})  # z ran; y has left the plan
+    assert dict(after.rows.items()) == {"x": row(1), "y": row(2), "z": record_row(ran)}
+    assert after.only(("x", "z")) == {"x": row(1), "z": record_row(ran)}  # what a whole state keeps
+    expected = {"z": record_row(ran)}
     assert state.changed_rows(before, after) == expected
-    assert state.changed_rows(RecordTable(before.rows), after) == expected  # worked out when not kept
+    assert state.changed_rows(RecordTable(dict(before.rows)), after) == expected  # worked out when not kept
+
+
+def test_sharded_and_layered_tables_read_as_the_dicts_they_stand_for() -> None:
+    plain = {f"p/{n}.c": n.to_bytes(8, "little") for n in range(1000)}
+    sharded = ShardedMap(pack_shards(plain, 7))
+    assert sharded.get("p/5.c") == plain["p/5.c"] and "p/999.c" in sharded and "p/x.c" not in sharded
+    assert dict(sharded.items()) == plain and len(sharded) == 1000 and sorted(sharded) == sorted(plain)
+    layered = Layered(sharded, {"p/5.c": None, "p/6.c": b"new", "q.c": b"added"})
+    expected = {**plain, "p/6.c": b"new", "q.c": b"added"}
+    del expected["p/5.c"]
+    assert dict(layered.items()) == expected and len(layered) == len(expected) and set(layered) == set(expected)
+    assert layered.get("p/5.c") is None and "p/5.c" not in layered and layered["q.c"] == b"added"
+    with pytest.raises(KeyError):
+        layered["p/5.c"]
 
 
 def test_a_frame_cut_short_by_a_kill_is_ignored_and_overwritten(tmp_path: Path) -> None:

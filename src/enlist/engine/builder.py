@@ -151,7 +151,8 @@ def watched(table: ActionTable, selected: Collection[int], records: RecordTable)
     if len(selected) == len(table):
         paths = set(chain.from_iterable(table.inputs))
         paths.update(chain.from_iterable(table.outputs))
-        paths.update(chain.from_iterable(row[1] for row in rows.values()))
+        found = (rows.get(action_id) for action_id in table.ids)  # not rows.values(): rows of gone actions
+        paths.update(chain.from_iterable(row[1] for row in found if row is not None))
         return paths
     paths = set()
     for i in selected:
@@ -205,7 +206,7 @@ class Builder:
             if outcome.record is not None:
                 new[dag.actions.ids[outcome.index]] = outcome.record
             warnings += outcome.warnings
-        records = self._rb.previous.updated(dag.actions.ids, new)
+        records = self._rb.previous.updated(new)
         return BuildResult(
             dag=dag,
             selected=selected,

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import marshal
 import sys
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from enlist.engine.verdict import Record
 from enlist.model.action import Action, ActionKind
@@ -160,11 +161,110 @@ class ActionTable(Sequence[Action]):
         return (self[i] for i in range(len(self)))
 
 
+V = TypeVar("V")
+
+
+def shard_of(key: str, shards: int) -> int:
+    """A key's shard: stable across processes (`hash` of a str is not)."""
+    return zlib.crc32(key.encode("utf-8", "surrogateescape")) % shards
+
+
+def pack_shards(mapping: Mapping[str, Any], count: int) -> tuple[bytes, ...]:
+    """`mapping` as `count` marshal blobs, by `shard_of` (for `ShardedMap`)."""
+    parts: list[dict[str, Any]] = [{} for _ in range(max(1, count))]
+    for key, value in mapping.items():
+        parts[shard_of(key, len(parts))][key] = value
+    return tuple(marshal.dumps(part) for part in parts)
+
+
+class ShardedMap(Mapping[str, V]):
+    """A read-only mapping kept as marshal blobs, each decoded when a key of it is first asked for. A build after
+    a small change looks up a few dozen of the stat cache's 20,000 entries and a few of 10,000 records: it
+    decodes a few shards, not the whole table."""
+
+    def __init__(self, shards: Sequence[bytes]) -> None:
+        self._shards = tuple(shards)
+        self._parts: list[dict[str, V] | None] = [None] * len(self._shards)
+
+    def _part(self, index: int) -> dict[str, V]:
+        part = self._parts[index]
+        if part is None:
+            part = marshal.loads(self._shards[index])
+            if not isinstance(part, dict):
+                raise ValueError("a shard of a table is not a mapping")
+            self._parts[index] = part
+        return part
+
+    def _of(self, key: str) -> dict[str, V]:
+        return self._part(shard_of(key, len(self._shards))) if self._shards else {}
+
+    def __getitem__(self, key: str) -> V:
+        return self._of(key)[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._of(key).get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._of(key)
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(len(self._shards)):
+            yield from self._part(index)
+
+    def __len__(self) -> int:
+        return sum(len(self._part(index)) for index in range(len(self._shards)))
+
+    def items(self) -> Iterator[tuple[str, V]]:  # type: ignore[override]  # one pass, no lookups
+        for index in range(len(self._shards)):
+            yield from self._part(index).items()
+
+
+class Layered(Mapping[str, V]):
+    """`base` with `over` on top: a key `over` maps to None is gone. The tree's state as loaded (the base and
+    its journal), and a build's records (last build's and this one's), without copying the base."""
+
+    def __init__(self, base: Mapping[str, V], over: Mapping[str, V | None]) -> None:
+        self.base = base
+        self.over = over
+
+    def __getitem__(self, key: str) -> V:
+        if key in self.over:
+            value = self.over[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return self.base[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.over:
+            value = self.over[key]
+            return default if value is None else value
+        return self.base.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key in self.over:
+            return self.over[key] is not None  # type: ignore[index]
+        return key in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        over = self.over
+        yield from (key for key in self.base if key not in over)
+        yield from (key for key, value in over.items() if value is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def items(self) -> Iterator[tuple[str, V]]:  # type: ignore[override]  # one pass, no lookups
+        over = self.over
+        yield from ((key, value) for key, value in self.base.items() if key not in over)
+        yield from ((key, value) for key, value in over.items() if value is not None)
+
+
 class RecordTable(Mapping[str, Record]):
     """What the tree remembers per action id: `row(id)` is a cheap look, `[id]` the whole record."""
 
     def __init__(self, rows: Mapping[str, RecordRow] | None = None) -> None:
-        self.rows: dict[str, RecordRow] = dict(rows or {})
+        self.rows: Mapping[str, RecordRow] = rows if rows is not None else {}  # not copied: may be lazy
         self._objects: dict[str, Record] = {}
         self.base: RecordTable | None = None  # set by `updated`: the table this one was made from...
         self.changes: dict[str, RecordRow | None] = {}  # ...and its rows that differ (None: forgotten)
@@ -191,23 +291,19 @@ class RecordTable(Mapping[str, Record]):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def updated(self, ids: Iterable[str], new: Mapping[str, Record]) -> RecordTable:
-        """The records of the actions `ids` (actions gone from the plan are forgotten), `new` replacing."""
-        rows = self.rows
-        ids = ids if isinstance(ids, (tuple, list)) else tuple(ids)
+    def updated(self, new: Mapping[str, Record]) -> RecordTable:
+        """These records with `new` replacing (or adding) some: nothing is copied. Records of actions that
+        left the plan stay until the state is saved whole (`only`)."""
         fresh = {k: record_row(r) for k, r in new.items()}
-        changes: dict[str, RecordRow | None] = dict(fresh)
-        if len(rows) == len(ids) and all(map(rows.__contains__, ids)):
-            kept = dict(rows)  # the same plan: nothing to forget (the common case, and a quick one)
-        else:
-            kept = {i: rows[i] for i in ids if i in rows}
-            changes.update((k, None) for k in rows.keys() - kept.keys() - fresh.keys())
-        kept.update(fresh)
-        table = RecordTable()
-        table.rows = kept
+        table = RecordTable(Layered(self.rows, fresh) if fresh else self.rows)
         table._objects.update(new)
-        table.base, table.changes = self, changes
+        table.base, table.changes = self, dict(fresh)
         return table
+
+    def only(self, ids: Iterable[str]) -> dict[str, RecordRow]:
+        """The rows of the actions `ids` as one plain dict: what a whole state keeps."""
+        wanted = set(ids)
+        return {i: row for i, row in self.rows.items() if i in wanted}
 
 
 def record_row(r: Record) -> RecordRow:

@@ -21,7 +21,7 @@ import os
 import struct
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from enlist.digest import of_file
@@ -43,9 +43,9 @@ def unpack(data: bytes) -> Entry:
 
 
 class TreeFiles:
-    def __init__(self, root: Path, known: dict[str, bytes] | None = None) -> None:
+    def __init__(self, root: Path, known: Mapping[str, bytes] | None = None) -> None:
         self._prefix = str(root).rstrip("/") + "/"
-        self._known: dict[str, bytes] = known or {}  # the last build's stat cache, entries packed
+        self._known: Mapping[str, bytes] = known if known is not None else {}  # last build's, packed; lazy
         self._sigs: dict[str, Sig | None] = {}
         self._fresh: dict[str, tuple[Sig, str, bool]] = {}  # path -> (sig, digest, trusted), this build
         self._scan: tuple[tuple[str, ...], bytes, list[int]] | None = None
@@ -216,7 +216,7 @@ class TreeFiles:
 
     def entries(self) -> dict[str, bytes]:
         """The stat cache to persist: last build's entries updated with everything verified by this one."""
-        merged = dict(self._known)
+        merged = dict(self._known.items())
         for path, (sig, d, trusted) in self._fresh.items():
             merged[path] = pack((*(sig if trusted else UNTRUSTED), d))
         for path, seen in self._sigs.items():

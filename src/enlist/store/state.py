@@ -30,11 +30,13 @@ command under the fingerprint (and cache keys) of the planned one. A file whose 
     graph         (deps, dependants, order) of `enlist.engine.dag`, so a reused plan is not checked again
 
 `state`: a dict
-    format        "enlist-state-4"
+    format        "enlist-state-5"
     plan          the id of the plan it belongs to
     generation    a number naming this base (the journal's frames refer to it)
     files         {path: 56 bytes: mtime_ns, size, inode (little-endian 64-bit), sha256}  (mtime -1: racy)
     records       {action id: record row (`enlist.engine.table`)}
+    Both tables are kept as shards (`enlist.engine.table.ShardedMap`: marshal blobs of about 256 entries, by a
+    CRC of the key), decoded when a key of theirs is first looked up.
 
 `journal`: what the builds since the base changed, so that a build which ran three actions among 10,000 appends
 a few kilobytes instead of rewriting megabytes. A sequence of frames, each
@@ -67,17 +69,19 @@ import os
 import struct
 import time
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from enlist.engine import dag as dagmod
-from enlist.engine.table import ActionTable, RecordRow, RecordTable
+from enlist.engine.table import ActionTable, Layered, RecordRow, RecordTable, ShardedMap, pack_shards
 from enlist.errors import EnvironmentFault
 from enlist.model.action import PathRoots
 from enlist.store import noop
 
 PLAN_FORMAT = "enlist-plan-5"
-STATE_FORMAT = "enlist-state-4"
+STATE_FORMAT = "enlist-state-5"
+SHARD_ENTRIES = 256  # entries per shard of the stat cache and the records (see `ShardedMap`)
 JOURNAL_MIN = 64 << 10  # bytes: a journal smaller than this is never compacted
 _FRAME = struct.Struct("<II")  # length, CRC-32 of the marshal data that follows
 MANIFEST_BASE = "manifest-base.json"
@@ -119,7 +123,7 @@ class Journal(NamedTuple):
 
 class TreeState(NamedTuple):
     plan: PlanState
-    files: dict[str, bytes]
+    files: Mapping[str, bytes]  # may be lazy (`ShardedMap`)
     records: RecordTable
     journal: Journal | None = None  # set by `load`
 
@@ -135,8 +139,15 @@ def load(directory: Path) -> TreeState | None:
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT or data.get("plan") != plan.get("id"):
         return None
     try:
-        files, records = data["files"], data["records"]
-        journal = _replay(directory / "journal", data["generation"], plan["id"], files, records)
+        files_over: dict[str, bytes | None] = {}
+        records_over: dict[str, RecordRow | None] = {}
+        journal = _replay(directory / "journal", data["generation"], plan["id"], files_over, records_over)
+        files: Mapping[str, bytes] = ShardedMap(_shards(data["files"]))
+        records: Mapping[str, RecordRow] = ShardedMap(_shards(data["records"]))
+        if files_over:
+            files = Layered(files, files_over)
+        if records_over:
+            records = Layered(records, records_over)
         table = ActionTable(plan["actions"])
         fingerprints = tuple(plan["fingerprints"])
         if len(fingerprints) != len(table):
@@ -157,8 +168,17 @@ def load(directory: Path) -> TreeState | None:
         return None
 
 
-def _replay(path: Path, generation: int, plan_id: int, files: dict[str, bytes], records: dict[str, Any]) -> int:
-    """Apply the journal's valid frames to `files` and `records`; returns how many bytes of it are valid."""
+def _shards(found: Any) -> tuple[bytes, ...]:
+    if not isinstance(found, tuple) or not all(isinstance(shard, bytes) for shard in found):
+        raise TypeError("a table of the state is not a tuple of shards")
+    return found
+
+
+def _replay(
+    path: Path, generation: int, plan_id: int, files: dict[str, bytes | None], records: dict[str, RecordRow | None]
+) -> int:
+    """Gather in `files` and `records` what the journal's valid frames change (None: removed); returns how
+    many bytes of the journal are valid."""
     try:
         data = memoryview(path.read_bytes())
     except OSError:
@@ -175,12 +195,8 @@ def _replay(path: Path, generation: int, plan_id: int, files: dict[str, bytes], 
             break
         if not isinstance(frame, tuple) or len(frame) != 4 or frame[:2] != (generation, plan_id):
             break
-        for table, changes in ((files, frame[2]), (records, frame[3])):
-            for key, value in changes.items():
-                if value is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = value
+        files.update(frame[2])
+        records.update(frame[3])
         at += _FRAME.size + size
     return at
 
@@ -215,16 +231,21 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
 
 def save(directory: Path, state: TreeState) -> None:
     """Rewrite the base under a new generation and delete the journal."""
+    records = state.records.only(state.plan.actions.ids)
     data = {
         "format": STATE_FORMAT,
         "plan": state.plan.id,
         "generation": time.time_ns(),
-        "files": state.files,
-        "records": state.records.rows,
+        "files": pack_shards(state.files, _shard_count(len(state.files))),
+        "records": pack_shards(records, _shard_count(len(records))),
     }
     write_atomic(directory / "state", _seal(marshal.dumps(data)))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(directory / "journal")
+
+
+def _shard_count(entries: int) -> int:
+    return max(1, min(1024, entries // SHARD_ENTRIES))
 
 
 def append(directory: Path, plan: PlanState, after: Journal, changes: Changes) -> bool:
