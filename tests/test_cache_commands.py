@@ -35,7 +35,12 @@ def test_stats_counts_archives_trees_and_enlistments(enlistment: Enlistment, fee
     lines = result.out.splitlines()
     assert lines[0] == f"toolcache    {enlistment.cache}/toolcache"
     assert lines[1].startswith("archives     1 (") and lines[2].startswith("trees        1 (")
-    assert lines[3:] == ["enlistments  1 registered", "temporary    0 entries"]
+    assert lines[3:] == [
+        "enlistments  1 registered",
+        "temporary    0 entries",
+        f"action cache 0 entries (0 B) in {enlistment.cache}/ac",
+        f"CAS          0 blobs (0 B) in {enlistment.cache}/cas",
+    ]
     data = json.loads(enlistment.run("cache", "stats", "--json").out)
     assert (data["archives"], data["trees"], data["enlistments"]) == (1, 1, 1)
 
@@ -114,11 +119,11 @@ def test_gc_keeps_what_recent_enlistments_use_and_removes_the_rest(
         if str(old.root) in record.read_text():
             os.utime(record, (long_ago, long_ago))
     dry = new.call("cache", "gc", "--dry-run")
-    assert dry.out.startswith("gc: would remove 1 entries (") and len(new.trees()) == 2
+    assert dry.out.startswith("gc: toolcache: would remove 1 entries (") and len(new.trees()) == 2
     result = new.call("cache", "gc", "--days", "30")
     assert result.code == 0
     assert (
-        result.out.startswith("gc: removed 1 entries (")
+        result.out.startswith("gc: toolcache: removed 1 entries (")
         and "kept 1; 1 stale enlistment records" in result.out
     )
     assert len(new.trees()) == 1 and len(new.blobs()) == 1

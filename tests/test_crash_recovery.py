@@ -91,7 +91,7 @@ def test_gc_removes_what_killed_builds_left_in_the_cache(enlistment: Enlistment)
     os.utime(old, (hours_ago, hours_ago))
     result = enlistment.run("cache", "gc")
     assert result.code == 0
-    assert result.out.endswith(", 1 temporary leftovers\n")
+    assert result.out.endswith("gc: removed 1 temporary leftovers\n")
     assert not old.exists() and fresh.exists()  # a young one may belong to a build that is running
 
 

@@ -1,8 +1,9 @@
 """`enlist cache stats|verify [--repair]|gc [--days N] [--dry-run]|export BUNDLE [--platform P]|import BUNDLE`:
 look after the machine cache, and carry a lock's archives to a machine without feeds (`enlist.toolcache.bundle`).
 
-`stats` is about the toolcache; `verify` checks the toolcache and the action cache with its CAS; `gc` trims the
-toolcache and removes what killed builds left in the temporary directories of both.
+`stats` counts the toolcache and the action cache with its CAS; `verify` checks both; `gc` trims both (the
+toolcache by what registered enlistments use, the action cache by when its entries were last used, then the
+blobs no remaining entry names) and removes what killed builds left in their temporary directories.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ DEFAULT_DAYS = 30
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    stats = sub.add_parser("stats", help="sizes and counts of the toolcache")
+    stats = sub.add_parser("stats", help="sizes and counts of the toolcache and the action cache")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     verify = sub.add_parser(
         "verify", help="rehash every archive, unpacked tree, action-cache entry and CAS blob"
@@ -38,13 +39,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delete corrupt entries; make archives and trees again (action-cache entries are simply dropped)",
     )
-    gc = sub.add_parser("gc", help="delete what no recently used enlistment needs")
+    gc = sub.add_parser("gc", help="delete what no recent restore or build used")
     gc.add_argument(
         "--days",
-        type=float,
+        type=_days,
         default=DEFAULT_DAYS,
         metavar="N",
-        help=f"keep what enlistments restored in the last N days use (default {DEFAULT_DAYS})",
+        help=(
+            "keep what enlistments restored in the last N days use, and the action-cache entries used in the "
+            f"last N days with their blobs (default {DEFAULT_DAYS})"
+        ),
     )
     gc.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
     export = sub.add_parser("export", help="write every archive the lock pins into one offline bundle")
@@ -61,51 +65,97 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from enlist.console.progress import human_bytes
-
     layout = Layout.at()
     if args.action == "stats":
-        s = maintenance.stats(layout)
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "archive_bytes": s.blob_bytes,
-                        "archives": s.blobs,
-                        "enlistments": s.enlistments,
-                        "root": str(s.root),
-                        "temporary": s.temp_entries,
-                        "tree_bytes": s.tree_bytes,
-                        "trees": s.trees,
-                    },
-                    sort_keys=True,
-                )
-            )
-            return ExitCode.OK
-        print(f"toolcache    {s.root}")
-        print(f"archives     {s.blobs} ({human_bytes(s.blob_bytes)})")
-        print(f"trees        {s.trees} ({human_bytes(s.tree_bytes)})")
-        print(f"enlistments  {s.enlistments} registered")
-        print(f"temporary    {s.temp_entries} entries")
-        return ExitCode.OK
+        return _stats(layout, as_json=args.json)
     if args.action == "verify":
         return _verify(layout, repair=args.repair)
     if args.action in ("export", "import"):
         return _bundle(args)
+    return _gc(layout, days=args.days, dry_run=args.dry_run)
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = -1.0
+    if not days >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number of days, 0 or more, not {text!r}")
+    return days
+
+
+def _stats(layout: Layout, *, as_json: bool) -> int:
+    """The toolcache and, under the same cache root, the action cache and its CAS."""
     import time
 
+    from enlist.console.progress import human_bytes
+    from enlist.store import maintenance as store_maintenance
+
+    s = maintenance.stats(layout)
+    ac = store_maintenance.stats(layout.root.parent)
+    idle = None if ac.least_recent_use is None else max(0, int(time.time() - ac.least_recent_use))
+    if as_json:
+        data = {
+            "action_cache_bytes": ac.entry_bytes,
+            "action_cache_entries": ac.entries,
+            "archive_bytes": s.blob_bytes,
+            "archives": s.blobs,
+            "cas_blobs": ac.blobs,
+            "cas_bytes": ac.blob_bytes,
+            "enlistments": s.enlistments,
+            "oldest_entry_seconds": idle,
+            "root": str(s.root),
+            "temporary": s.temp_entries,
+            "tree_bytes": s.tree_bytes,
+            "trees": s.trees,
+        }
+        print(json.dumps(data, sort_keys=True))
+        return ExitCode.OK
+    oldest = "" if idle is None else f"; the least recently used {_ago(idle)}"
+    print(f"toolcache    {s.root}")
+    print(f"archives     {s.blobs} ({human_bytes(s.blob_bytes)})")
+    print(f"trees        {s.trees} ({human_bytes(s.tree_bytes)})")
+    print(f"enlistments  {s.enlistments} registered")
+    print(f"temporary    {s.temp_entries} entries")
+    print(f"action cache {ac.entries} entries ({human_bytes(ac.entry_bytes)}) in {ac.root / 'ac'}{oldest}")
+    print(f"CAS          {ac.blobs} blobs ({human_bytes(ac.blob_bytes)}) in {ac.root / 'cas'}")
+    return ExitCode.OK
+
+
+def _ago(seconds: int) -> str:
+    days = seconds // 86400
+    return "less than a day ago" if days < 1 else "1 day ago" if days == 1 else f"{days} days ago"
+
+
+def _gc(layout: Layout, *, days: float, dry_run: bool) -> int:
+    """Trim the toolcache, then the action cache and its CAS, then what killed builds and restores left."""
+    import time
+
+    from enlist.console.progress import human_bytes
+    from enlist.store import maintenance as store_maintenance
     from enlist.store.local import remove_stale_temporaries
 
-    report = maintenance.gc(layout, days=args.days, dry_run=args.dry_run)
+    now = time.time()
+    tools = maintenance.gc(layout, days=days, now=now, dry_run=dry_run)
+    store = store_maintenance.gc(layout.root.parent, days=days, now=now, dry_run=dry_run)
     engine_temp = remove_stale_temporaries(  # what killed builds left in the action cache's tmp/
-        layout.root.parent, older_than=maintenance.TEMP_MAX_AGE, now=time.time(), dry_run=args.dry_run
+        layout.root.parent, older_than=maintenance.TEMP_MAX_AGE, now=now, dry_run=dry_run
     )
-    verb = "would remove" if args.dry_run else "removed"
+    verb = "would remove" if dry_run else "removed"
+    entries, blobs = store.entries, store.blobs
+    damaged = f", {store.damaged} of them damaged" if store.damaged else ""
+    young = f" ({store.young} that no entry names, written in the last hour)" if store.young else ""
     print(
-        f"gc: {verb} {len(report.removed)} entries ({human_bytes(report.freed_bytes)}), kept {report.kept}; "
-        f"{report.records_removed} stale enlistment records, {report.temp_removed + engine_temp} temporary "
-        "leftovers"
+        f"gc: toolcache: {verb} {len(tools.removed)} entries ({human_bytes(tools.freed_bytes)}), "
+        f"kept {tools.kept}; {tools.records_removed} stale enlistment records"
     )
+    print(
+        f"gc: action cache: {verb} {entries.removed} entries ({human_bytes(entries.removed_bytes)}{damaged}), "
+        f"kept {entries.kept}"
+    )
+    print(f"gc: CAS: {verb} {blobs.removed} blobs ({human_bytes(blobs.removed_bytes)}), kept {blobs.kept}{young}")
+    print(f"gc: {verb} {tools.temp_removed + engine_temp} temporary leftovers")
     return ExitCode.OK
 
 

@@ -20,6 +20,11 @@ the sha256 of the entry (64 lowercase hex digits), a newline, then the entry's b
 An entry whose bytes do not match its digest (damaged on disk, truncated, or written by an older enlist) is
 deleted when read and counts as a miss. `enlist cache verify` checks both areas (`enlist.store.verify`).
 
+An entry's modification time says when it was last used: it is set by the write, and a read that finds the
+entry whole moves it to now when it is over a day old (so most hits write nothing). `enlist cache gc`
+(`enlist.store.maintenance`) deletes the entries unused for its `--days`, then the blobs no remaining entry
+names. A blob may vanish between the read of an entry and the restore of its outputs: that restore is a miss.
+
 An output is stored by hard-linking it into the CAS when both are on one file system (creating a file costs
 far more than a link on some machines; the engine deletes outputs before their action runs again, so a
 command never writes through the link). A restore always copies and verifies the digest of what it copied:
@@ -33,12 +38,15 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 from enlist.digest import CHUNK, is_hex_digest, of_bytes
 from enlist.errors import EnvironmentFault
+
+USED_RESOLUTION = 86400.0  # an entry's mtime says when it was last used to within this many seconds
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -65,12 +73,18 @@ class LocalStore:
 
     def get_entry(self, key: str) -> bytes | None:
         path = self._path("ac", key)
-        data = _read(path)
-        if data is None:
+        try:
+            with open(path, "rb") as f:
+                used = os.fstat(f.fileno()).st_mtime
+                data = f.read()
+        except OSError:
             return None
         entry = unframe(data)
         if entry is None:
             _discard(str(path))  # damaged: never used, and gone for the next reader
+        elif time.time() - used > USED_RESOLUTION:
+            with contextlib.suppress(OSError):  # a read-only cache still serves hits
+                os.utime(path)  # used now: `enlist cache gc` keeps it and the blobs it names
         return entry
 
     def put_entry(self, key: str, data: bytes) -> None:

@@ -96,11 +96,19 @@ def _check_entry(path: Path, blobs: set[str]) -> str | None:
     entry = unframe(data)
     if entry is None:
         return "its bytes do not match the digest it carries (damaged, or written by an older enlist)"
-    if traces.decode_deps(entry) is not None:
-        return None
-    trace = traces.decode_trace(entry)
-    if trace is None:
+    named = named_blobs(entry)
+    if named is None:
         return "not an action-cache entry of this version of enlist"
-    named = [o.digest for o in trace.outputs] + ([trace.log] if trace.log else [])
     missing = sorted(d for d in named if d not in blobs)
     return f"names {missing[0]}, which the CAS does not hold whole" if missing else None
+
+
+def named_blobs(entry: bytes) -> tuple[str, ...] | None:
+    """The CAS blobs an entry (without its frame) names: its outputs and its command's log, none for the
+    headers of a compile; None when it is not an action-cache entry of this version of enlist."""
+    if traces.decode_deps(entry) is not None:
+        return ()
+    trace = traces.decode_trace(entry)
+    if trace is None:
+        return None
+    return tuple(o.digest for o in trace.outputs) + ((trace.log,) if trace.log else ())
