@@ -117,6 +117,37 @@ def test_what_a_reproducible_manifest_asks_of_the_historic_bootstrap() -> None:
     ]  # fmt: skip
 
 
+def test_the_historic_build_gets_exactly_the_recorded_host_variables() -> None:
+    current = {"PATH": "/bin", "BUILD_TAG": "2", "LAB": "x", "ENLIST_ROOT": "/elsewhere"}
+    recorded = reproduce.checked(_manifest(environment={"BUILD_TAG": "1", "NOTE": "a\nb"}), "m.json")
+    assert recorded.environment == {"BUILD_TAG": "1", "NOTE": "a\nb"}
+    allowed = ("BUILD_TAG", "LAB", "NOTE", "ZONE")
+    assert reproduce.build_env(recorded, allowed, current) == {
+        "PATH": "/bin", "BUILD_TAG": "1", "NOTE": "a\nb", "ENLIST_TOOLCHAIN": "zig",
+    }  # fmt: skip
+    assert reproduce.environment_report(recorded, allowed, current) == [
+        "set BUILD_TAG=1 (as recorded)",
+        'set NOTE="a\\nb" (as recorded)',  # a value that would break the line, in JSON quotes
+        "unset LAB (allowed, but not set for the recorded build)",
+    ]
+    nothing = reproduce.checked(_manifest(environment={}), "m.json")
+    assert reproduce.build_env(nothing, allowed, current) == {"PATH": "/bin", "ENLIST_TOOLCHAIN": "zig"}
+    assert reproduce.environment_report(nothing, (), current) == [
+        "no allowed host variable was set for the recorded build, nor is one set for this one"
+    ]
+    older = reproduce.checked(_manifest(), "m.json")  # written before the environment was recorded
+    assert older.environment is None
+    assert reproduce.build_env(older, allowed, current) == {
+        "PATH": "/bin", "BUILD_TAG": "2", "LAB": "x", "ENLIST_TOOLCHAIN": "zig",
+    }  # fmt: skip
+    assert reproduce.environment_report(older, allowed, current) == [
+        "the manifest does not record the allowed host variables ([environment] allow): "
+        "the build sees this environment's values",
+        "passing BUILD_TAG=2 (this environment's value)",
+        "passing LAB=x (this environment's value)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -129,6 +160,7 @@ def test_what_a_reproducible_manifest_asks_of_the_historic_bootstrap() -> None:
         ({"config": "debug"}, "m.json: bad config 'debug'"),
         ({"revision": None}, "m.json: the manifest lacks its revision, build or config"),
         ({"revision": {"commit": "--upload-pack=x", "dirty": False}}, "m.json: revision.commit is not a commit id"),
+        ({"environment": {"A=B": "1"}}, "m.json: environment: 'A=B': '1' is not a variable an environment can hold"),
     ],
 )
 def test_manifests_that_cannot_be_reproduced(changes: dict[str, object], message: str) -> None:

@@ -78,6 +78,7 @@ def test_the_manifest_document_is_canonical_and_path_free() -> None:
     assert doc == {
         "build": {"build_number": None, "official": False, "version": "2.5.0-dev"},
         "config": "chk-amd64",
+        "environment": {},  # no allowed host variable was set
         "format": 1,
         "lock": "f" * 64,
         "published": published,
@@ -91,6 +92,32 @@ def test_the_manifest_document_is_canonical_and_path_free() -> None:
         "public/chk-amd64/inc/lex.h",
         "public/chk-amd64/lib/liblex.a",
     ]
+
+
+def test_the_manifest_records_the_allowed_host_variables_that_were_set_sorted() -> None:
+    host_env = (("ZONE", "b c"), ("BUILD_TAG", "1"))
+    doc = manifest.document(sample_plan(), spec(host_env=host_env), rules(), published={}, lock=None)
+    assert doc["environment"] == {"BUILD_TAG": "1", "ZONE": "b c"}
+    assert list(doc["environment"]) == ["BUILD_TAG", "ZONE"]
+    assert manifest.recorded_environment(doc, "m.json") == {"BUILD_TAG": "1", "ZONE": "b c"}
+    del doc["environment"]  # a manifest written before the field existed
+    assert manifest.recorded_environment(doc, "m.json") is None
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        (["BUILD_TAG=1"], "m.json: environment must be an object of variable names and values"),
+        ({"BUILD_TAG": 1}, "m.json: environment: 'BUILD_TAG': 1 is not a variable an environment can hold"),
+        ({"A=B": "1"}, "m.json: environment: 'A=B': '1' is not a variable an environment can hold"),
+        ({"": "1"}, "m.json: environment: '': '1' is not a variable an environment can hold"),
+        ({"X": "a\0b"}, "m.json: environment: 'X': 'a\\x00b' is not a variable an environment can hold"),
+    ],
+)
+def test_a_recorded_environment_that_no_environment_could_hold_is_refused(environment: object, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        manifest.recorded_environment({"environment": environment}, "m.json")
+    assert caught.value.render().startswith(message)
 
 
 def test_a_missing_published_file_is_an_environment_error(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Format (canonical: sorted keys, two-space indent, UTF-8, a final newline; no tim
     {
       "build": {"build_number": null, "official": false, "version": "1.0.0-dev"},
       "config": "chk-amd64",
+      "environment": {"BUILD_TAG": "nightly"},
       "format": 1,
       "lock": "<sha256 of buildconf/packages.lock, or null without one>",
       "published": {"public/chk-amd64/bin/agent": "<sha256>", "public/chk-amd64/inc/replica.h": "<sha256>"},
@@ -14,8 +15,14 @@ Format (canonical: sorted keys, two-space indent, UTF-8, a final newline; no tim
       "tools": {"re2c": "<sha256 of the package archive>", "ziglang": "<sha256>"}
     }
 
+`environment` holds every host variable that `[environment] allow` names and that was set for the build, with
+its value (`{}` when none was): descriptors and commands saw those values, so `enlist reproduce` sets exactly
+them. A variable allowed but unset is absent, as it was for the build. Manifests written before the field
+existed lack it: their environment is not recorded (`recorded_environment` returns None).
+
 `published` holds every file that the plan's publish actions write, enlistment-relative, with its sha256. Two
-builds of one commit and config have the same manifest, wherever and whenever they ran.
+builds of one commit and config, with the same allowed variables, have the same manifest, wherever and whenever
+they ran.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ def document(
     return {
         "build": {"build_number": spec.build_number, "official": spec.official, "version": version},
         "config": spec.config,
+        "environment": dict(sorted(spec.host_env)),
         "format": FORMAT,
         "lock": lock,
         "published": {path: published[path] for path in sorted(published)},
@@ -115,3 +123,22 @@ def parse_manifest(text: str, shown: str) -> dict[str, Any]:
             location=Location(shown),
         )
     return data
+
+
+def recorded_environment(data: Mapping[str, Any], shown: str) -> dict[str, str] | None:
+    """The allowed host variables a manifest records (name -> value), or None for a manifest written before
+    they were recorded; InputError for a record that no environment could hold."""
+    if "environment" not in data:
+        return None
+    found = data["environment"]
+    where = Location(shown)
+    if not isinstance(found, dict):
+        raise InputError("environment must be an object of variable names and values", location=where)
+    for name, value in found.items():
+        if not isinstance(value, str) or not name or "=" in name or "\0" in name or "\0" in value:
+            raise InputError(
+                f"environment: {name[:80]!r}: {repr(value)[:80]} is not a variable an environment can hold",
+                hint="a name without '=' and a string value, neither holding a NUL character",
+                location=where,
+            )
+    return dict(sorted(found.items()))

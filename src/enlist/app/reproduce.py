@@ -10,11 +10,14 @@ enlist, from nothing, and compare every published file with the record (DESIGN.m
 4. Run that commit's `bootstrap.py build --no-cache --config C` (plus `--official --build-number N` for an
    official build): the historic orchestrator, installed from that commit with its own pinned requirements,
    restores exactly its pins and executes every action. `ENLIST_TOOLCHAIN` is set to the recorded toolchain
-   kind. Its output goes to stderr; the verdict goes to stdout.
+   kind, and the host variables that commit's `[environment] allow` names are exactly those the manifest
+   records (the others unset), whatever this environment holds; a manifest written before they were recorded
+   leaves this environment's values, and says so. Its output goes to stderr; the verdict goes to stdout.
 5. Compare the manifest that build writes with the record: every published file's sha256, and the lock,
-   tools, toolchain, config and version. Each differing file is explained (`enlist.diffreport`: diffoscope
-   when installed) when the recorded bytes are on this machine: next to the manifest (`<root>/out/<config>/
-   manifest.json` -> `<root>/<path>`, if the digest still matches) or in the local CAS.
+   tools, toolchain, config, version and environment (when recorded). Each differing file is explained
+   (`enlist.diffreport`: diffoscope when installed) when the recorded bytes are on this machine: next to the
+   manifest (`<root>/out/<config>/manifest.json` -> `<root>/<path>`, if the digest still matches) or in the
+   local CAS.
 6. Delete the temporary directory, whatever happened.
 
 Exit codes: 0 every file reproduced; 1 a difference, or the historic build failed; 2 a manifest that cannot
@@ -24,12 +27,13 @@ missing, a feed unreachable).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +45,8 @@ from enlist.errors import EnlistError, EnvironmentFault, ExitCode, FeedError, In
 BOOTSTRAP = "bootstrap.py"
 NAMES = ("recorded", "reproduced")
 MAX_EXPLAINED = 10  # differing files explained in full; the table lists them all
-COMPARED_FIELDS = ("build", "config", "lock", "toolchain", "tools")
+COMPARED_FIELDS = ("build", "config", "environment", "lock", "toolchain", "tools")
+NOT_PASSED_ON = ("ENLIST_ROOT", "ENLIST_CONFIG", "VIRTUAL_ENV")  # they would name this enlistment, not the checkout
 STOP_SECONDS = 10
 
 
@@ -57,6 +62,7 @@ class Recorded:
     official: bool
     build_number: int | None
     toolchain: str | None  # "zig" or "host", as recorded
+    environment: dict[str, str] | None = None  # the allowed host variables that were set; None: not recorded
 
     @property
     def published(self) -> dict[str, str]:
@@ -84,8 +90,11 @@ def reproduce(request: ReproduceRequest, out: TextIO, err: TextIO) -> int:
                 hint="run reproduce from the enlistment (or name its repository with --repo)",
             )
         check_pins(root, recorded.commit)
+        args, allowed = build_argv(recorded, request.jobs), _allowed(root)
+        for line in environment_report(recorded, allowed, os.environ):
+            _say(err, line)
         _say(err, f"building {recorded.config} with that commit's {BOOTSTRAP} (no cache)")
-        code = _build(root, recorded, request.jobs, err)
+        code = _build(root, args, build_env(recorded, allowed, os.environ), err)
         if code != 0:
             return _build_failed(recorded, code, out)
         rebuilt = manifest.read_manifest(manifest.manifest_path(root, recorded.config))
@@ -138,6 +147,7 @@ def checked(doc: dict[str, Any], source: str, file: Path | None = None) -> Recor
         official=bool(build.get("official")),
         build_number=number if isinstance(number, int) else None,
         toolchain=toolchain.get("kind") if isinstance(toolchain, dict) else None,
+        environment=manifest.recorded_environment(doc, source),
     )
 
 
@@ -153,6 +163,56 @@ def build_argv(recorded: Recorded, jobs: int | None = None) -> list[str]:
             )
         argv += ["--official", "--build-number", str(recorded.build_number)]
     return argv
+
+
+def build_env(recorded: Recorded, allowed: Sequence[str], current: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the historic `bootstrap.py`: this one, with the recorded toolchain kind and, when
+    the manifest records the allowed host variables, those it records set to their values and the other
+    `allowed` ones unset."""
+    env = {name: value for name, value in current.items() if name not in NOT_PASSED_ON}
+    if recorded.toolchain:
+        env["ENLIST_TOOLCHAIN"] = recorded.toolchain
+    if recorded.environment is not None:
+        for name in allowed:
+            env.pop(name, None)
+        env.update(recorded.environment)
+    return env
+
+
+def environment_report(recorded: Recorded, allowed: Sequence[str], current: Mapping[str, str]) -> list[str]:
+    """What `build_env` does to the allowed host variables, in words: every variable it sets, with its value
+    as recorded (they are not secrets: they shaped the build), and every one it takes away."""
+    if recorded.environment is None:
+        return [
+            "the manifest does not record the allowed host variables ([environment] allow): "
+            "the build sees this environment's values",
+            *(
+                f"passing {name}={_shown(current[name])} (this environment's value)"
+                for name in allowed
+                if name in current
+            ),
+        ]
+    lines = [f"set {name}={_shown(value)} (as recorded)" for name, value in recorded.environment.items()]
+    lines += [
+        f"unset {name} (allowed, but not set for the recorded build)"
+        for name in sorted(set(allowed) - set(recorded.environment))
+        if name in current
+    ]
+    return lines or ["no allowed host variable was set for the recorded build, nor is one set for this one"]
+
+
+def _shown(value: str) -> str:
+    """A value as recorded; one that would break the line (a newline, a control character) in JSON quotes."""
+    return value if value.isprintable() else json.dumps(value)
+
+
+def _allowed(root: Path) -> tuple[str, ...]:
+    """The variables `[environment] allow` names at the checked-out commit; () when this enlist cannot read
+    its settings (the historic build reports what is wrong with them)."""
+    try:
+        return workspace.load(root).env_allow
+    except EnlistError:
+        return ()
 
 
 def check_pins(root: Path, commit: str) -> None:
@@ -238,11 +298,8 @@ def _temporary(prefix: str) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _build(root: Path, recorded: Recorded, jobs: int | None, err: TextIO) -> int:
-    env = {k: v for k, v in os.environ.items() if k not in ("ENLIST_ROOT", "ENLIST_CONFIG", "VIRTUAL_ENV")}
-    if recorded.toolchain:
-        env["ENLIST_TOOLCHAIN"] = recorded.toolchain
-    argv = [sys.executable, str(root / BOOTSTRAP), *build_argv(recorded, jobs)]
+def _build(root: Path, args: list[str], env: dict[str, str], err: TextIO) -> int:
+    argv = [sys.executable, str(root / BOOTSTRAP), *args]
     try:
         proc = subprocess.Popen(
             argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -276,7 +333,12 @@ def _build_failed(recorded: Recorded, code: int, out: TextIO) -> int:
 
 
 def _report(recorded: Recorded, rebuilt: dict[str, Any], root: Path, work: Path, out: TextIO) -> int:
-    fields = [name for name in COMPARED_FIELDS if recorded.doc.get(name) != rebuilt.get(name)]
+    fields = [
+        name
+        for name in COMPARED_FIELDS
+        if recorded.doc.get(name) != rebuilt.get(name)
+        and (name != "environment" or recorded.environment is not None)  # not recorded: nothing to compare
+    ]
     files = divergence.compare_files(recorded.published, dict(rebuilt.get("published") or {}))
     what = f"{recorded.config}, commit {recorded.commit[:12]}"
     if not fields and not files:
