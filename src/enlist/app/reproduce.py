@@ -351,7 +351,8 @@ def _report(recorded: Recorded, rebuilt: dict[str, Any], root: Path, work: Path,
         )
     if files:
         total = len(set(recorded.published) | set(rebuilt.get("published") or {}))
-        out.write(f"reproduce: {len(files)} of {divergence.plural(total, 'file')} differ ({what}):\n")
+        verb = "differs" if len(files) == 1 else "differ"
+        out.write(f"reproduce: {len(files)} of {divergence.plural(total, 'file')} {verb} ({what}):\n")
         out.write("".join(line + "\n" for line in divergence.file_table(files, NAMES)))
         _explain(recorded, files, root, work, out)
     return ExitCode.BUILD_FAILED
