@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -240,3 +241,14 @@ def slow_action() -> Action:
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
+
+
+def verdicts(output: str) -> dict[str, str]:
+    """action id -> what happened and why ("ran: input changed: ..."), from the `explain:` lines of the plain
+    console."""
+    found = {}
+    for line in output.splitlines():
+        m = re.match(r"explain: (\S+): ([a-z ]+?): (.*)$", line)
+        if m:
+            found[m.group(1)] = f"{m.group(2)}: {m.group(3)}"
+    return found

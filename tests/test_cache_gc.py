@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from pathlib import Path
 
@@ -130,6 +129,11 @@ def test_gc_refuses_a_negative_number_of_days(enlistment: Enlistment) -> None:
 # -- builds: hits keep entries alive, and a gc never makes a build wrong --
 
 
+def outcomes(output: str) -> dict[str, str]:
+    """action id -> what happened ("cached", "ran", ...), without the why."""
+    return {action: said.partition(":")[0] for action, said in ek.verdicts(output).items()}
+
+
 @pytest.fixture
 def kit(tmp_path: Path) -> ek.Kit:
     return ek.make_kit(tmp_path / "tree")
@@ -138,15 +142,6 @@ def kit(tmp_path: Path) -> ek.Kit:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
-
-
-def verdicts(output: str) -> dict[str, str]:
-    found = {}
-    for line in output.splitlines():
-        m = re.match(r"explain: (\S+): ([a-z ]+?): ", line)
-        if m:
-            found[m.group(1)] = m.group(2)
-    return found
 
 
 def outputs(kit: ek.Kit) -> dict[str, bytes]:
@@ -169,13 +164,13 @@ def test_a_hit_marks_an_old_entry_used_so_gc_keeps_it(kit: ek.Kit, cache: Path) 
     for path in entries:
         age(path, hours_ago)
     code, out = ek.build(kit, cache=cache, clean=True)
-    assert code == 0 and list(verdicts(out).values()).count("cached") == CACHED
+    assert code == 0 and list(outcomes(out).values()).count("cached") == CACHED
     assert all(abs(m - hours_ago) < 1 for m in mtimes(cache).values())  # used today already: nothing written
     long_ago = time.time() - 40 * DAY
     for path in entries:
         age(path, long_ago)
     code, out = ek.build(kit, cache=cache, clean=True)
-    assert code == 0 and list(verdicts(out).values()).count("cached") == CACHED
+    assert code == 0 and list(outcomes(out).values()).count("cached") == CACHED
     assert min(mtimes(cache).values()) > time.time() - 600  # every entry a hit read is used now
     report = maintenance.gc(cache, days=30, now=time.time() + 2 * BLOB_GRACE)
     assert report.entries.removed == 0 and report.blobs.removed == 0
@@ -191,17 +186,17 @@ def test_after_gc_a_build_runs_what_gc_removed_and_ends_identical(kit: ek.Kit, c
         age(path, long_ago)
     kit.write("other/other.c", ek.SOURCES["other/other.c"])
     code, out = ek.build(kit, cache=cache)  # `other` comes back from the cache: its entries are used again
-    assert code == 0 and verdicts(out)["other:compile:other.c"] == "cached"
+    assert code == 0 and outcomes(out)["other:compile:other.c"] == "cached"
     report = maintenance.gc(cache, days=30, now=time.time() + 2 * BLOB_GRACE)
     assert report.entries.removed > 0 and report.blobs.removed > 0
     code, out = ek.build(kit, cache=cache, clean=True)
     assert code == 0, out
-    v = verdicts(out)
+    v = outcomes(out)
     assert (v["other:compile:other.c"], v["other:archive"]) == ("cached", "cached")
     assert (v["lib:compile:greet.c"], v["app:link"]) == ("ran", "ran")  # their entries were gone
     assert outputs(kit) == reference
     code, out = ek.build(kit, cache=cache, clean=True)
-    assert code == 0 and list(verdicts(out).values()).count("cached") == CACHED  # stored again
+    assert code == 0 and list(outcomes(out).values()).count("cached") == CACHED  # stored again
 
 
 class GcBetweenLookupAndRestore(LocalStore):
@@ -224,9 +219,9 @@ def test_a_blob_gone_between_lookup_and_restore_is_a_miss(
     monkeypatch.setattr("enlist.app.build.LocalStore", GcBetweenLookupAndRestore)
     code, out = ek.build(kit, cache=cache, clean=True)
     assert code == 0, out
-    assert set(verdicts(out).values()) == {"ran"}
+    assert set(outcomes(out).values()) == {"ran"}
     assert outputs(kit) == reference
     monkeypatch.undo()
     code, out = ek.build(kit, cache=cache, clean=True)
-    assert code == 0 and list(verdicts(out).values()).count("cached") == CACHED
+    assert code == 0 and list(outcomes(out).values()).count("cached") == CACHED
     assert outputs(kit) == reference

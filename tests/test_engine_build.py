@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import enginekit as ek
-from enginekit import CONFIG, Kit, obj
+from enginekit import CONFIG, Kit, obj, verdicts
 
 OUTPUTS = [
     obj("lib", "greet.o"),
@@ -35,16 +35,6 @@ def kit(tmp_path: Path) -> Kit:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
-
-
-def verdicts(output: str) -> dict[str, str]:
-    """action id -> what happened, from the `explain:` lines of the plain console."""
-    found = {}
-    for line in output.splitlines():
-        m = re.match(r"explain: (\S+): ([a-z ]+?): (.*)$", line)
-        if m:
-            found[m.group(1)] = f"{m.group(2)}: {m.group(3)}"
-    return found
 
 
 def ran(output: str) -> set[str]:

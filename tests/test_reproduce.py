@@ -121,6 +121,17 @@ class History:
     manifests: tuple[Path, ...]  # a copy of each commit's manifest
 
 
+def copy_sources(origin: Path, names: tuple[str, ...]) -> None:
+    """Copy these top-level files and folders of this repository into a new folder `origin`, sources only."""
+    origin.mkdir(parents=True)
+    for name in names:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, origin / name, ignore=NOT_SOURCES)
+        else:
+            shutil.copy2(source, origin / name)
+
+
 OFFICIAL = ("--official", "--build-number", "41")  # the first commit's lab build: every action runs, no cache
 
 
@@ -128,13 +139,7 @@ OFFICIAL = ("--official", "--build-number", "41")  # the first commit's lab buil
 def history(tmp_path_factory: pytest.TempPathFactory, tool_trees: dict[str, ToolTree]) -> History:
     base = tmp_path_factory.mktemp("history")
     origin = base / "origin"
-    origin.mkdir()
-    for name in ENLISTMENT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, origin / name, ignore=NOT_SOURCES)
-        else:
-            shutil.copy2(source, origin / name)
+    copy_sources(origin, ENLISTMENT)
     git(origin, "init", "-q", "-b", "main")
     first = commit(origin, "the sample enlistment", "2024-01-02T03:04:05Z")
     build(origin, *OFFICIAL)  # the lab build whose record is reproduced later

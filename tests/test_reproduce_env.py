@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.conftest import REPO
-from tests.test_reproduce import NOT_SOURCES, commit, git
+from tests.test_reproduce import commit, copy_sources, git
 
 from enlist.rules.spec import ToolTree
 
@@ -78,13 +77,7 @@ class Tagged:
 def tagged(tmp_path_factory: pytest.TempPathFactory, tool_trees: dict[str, ToolTree]) -> Tagged:
     base = tmp_path_factory.mktemp("tagged")
     origin = base / "origin"
-    origin.mkdir()
-    for name in ENLISTMENT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, origin / name, ignore=NOT_SOURCES)
-        else:
-            shutil.copy2(source, origin / name)
+    copy_sources(origin, ENLISTMENT)
     toml = origin / "buildconf" / "enlist.toml"
     toml.write_text(toml.read_text().replace("allow = []", f"allow = {json.dumps(list(ALLOWED))}"))
     (origin / "dirs").write_text("DIRS = projects\n")
