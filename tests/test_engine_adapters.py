@@ -233,6 +233,29 @@ def test_a_journal_of_an_older_base_is_ignored(tmp_path: Path) -> None:
     assert loaded.journal is not None and loaded.journal.valid_bytes == 0
 
 
+def test_a_damaged_shard_of_the_state_reads_as_empty_and_the_rest_is_kept(tmp_path: Path) -> None:
+    files = {f"p/{n}.c": n.to_bytes(56, "little") for n in range(1000)}
+    saved_state(tmp_path, files, {"x": row(1)})
+    path = tmp_path / "state"
+    data = bytearray(path.read_bytes())
+    header = int.from_bytes(data[:4], "little")
+    data[8 + header + 10] ^= 0xFF  # inside the first shard of the stat cache: the header's CRC still holds
+    path.write_bytes(bytes(data))
+    loaded = state.load(tmp_path)
+    assert loaded is not None
+    kept = dict(loaded.files.items())
+    assert 900 < len(kept) < 1000  # one shard of about 64 entries is gone
+    assert all(files[path] == entry for path, entry in kept.items())  # and nothing else is wrong
+    assert loaded.records.rows.get("x") == row(1)
+
+
+def test_a_state_cut_short_reads_as_no_state(tmp_path: Path) -> None:
+    saved_state(tmp_path, {f"p/{n}.c": n.to_bytes(56, "little") for n in range(1000)}, {})
+    path = tmp_path / "state"
+    path.write_bytes(path.read_bytes()[:-100])
+    assert state.load(tmp_path) is None
+
+
 def test_a_journal_grown_past_half_the_base_asks_for_a_rewrite(tmp_path: Path) -> None:
     base = saved_state(tmp_path, {"a.c": b"1" * 56}, {})
     big = {f"f{n}.c": n.to_bytes(56, "little") for n in range(2000)}  # over 64 KiB and half the base

@@ -182,16 +182,23 @@ class ShardedMap(Mapping[str, V]):
     a small change looks up a few dozen of the stat cache's 20,000 entries and a few of 10,000 records: it
     decodes a few shards, not the whole table."""
 
-    def __init__(self, shards: Sequence[bytes]) -> None:
+    def __init__(self, shards: Sequence[bytes | memoryview], crcs: Sequence[int] | None = None) -> None:
         self._shards = tuple(shards)
+        self._crcs = tuple(crcs) if crcs is not None else None  # CRC-32 of each shard, checked when decoded
         self._parts: list[dict[str, V] | None] = [None] * len(self._shards)
 
     def _part(self, index: int) -> dict[str, V]:
         part = self._parts[index]
         if part is None:
-            part = marshal.loads(self._shards[index])
-            if not isinstance(part, dict):
-                raise ValueError("a shard of a table is not a mapping")
+            data = self._shards[index]
+            try:
+                if self._crcs is not None and zlib.crc32(data) != self._crcs[index]:
+                    raise ValueError("damaged")
+                part = marshal.loads(data)
+                if not isinstance(part, dict):
+                    raise ValueError("not a mapping")
+            except (EOFError, ValueError, TypeError):
+                part = {}  # a damaged shard holds nothing: what the table caches is worked out again
             self._parts[index] = part
         return part
 

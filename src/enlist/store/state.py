@@ -14,7 +14,8 @@ with little to do must not spend its budget parsing). They are caches: a file th
 from another version of enlist or another Python reads as "no state", and the build recomputes everything
 from contents. Each is written to a temporary file and renamed, except the journal, which is appended to
 (its frames carry their own length and CRC); `state` names the plan it belongs to.
-`plan` and `state` end with the CRC-32 of the marshal data before them (4 bytes, little-endian): the plan
+`plan` ends with the CRC-32 of the marshal data before it (4 bytes, little-endian; `state` checks its header
+and each shard the same way, see below): the plan
 holds the commands and their fingerprints, and a damaged byte that still unmarshals must not run another
 command under the fingerprint (and cache keys) of the planned one. A file whose CRC does not match reads as
 "no state".
@@ -29,14 +30,18 @@ command under the fingerprint (and cache keys) of the planned one. A file whose 
     fingerprints  one `enlist.engine.keys.fingerprint` per action, aligned
     graph         (deps, dependants, order) of `enlist.engine.dag`, so a reused plan is not checked again
 
-`state`: a dict
-    format        "enlist-state-5"
+`state`: 4 bytes (little-endian) giving the header's length, the header (marshal), the header's CRC-32, then
+the shard region. The header is a dict
+    format        "enlist-state-6"
     plan          the id of the plan it belongs to
     generation    a number naming this base (the journal's frames refer to it)
-    files         {path: 56 bytes: mtime_ns, size, inode (little-endian 64-bit), sha256}  (mtime -1: racy)
-    records       {action id: record row (`enlist.engine.table`)}
-    Both tables are kept as shards (`enlist.engine.table.ShardedMap`: marshal blobs of about 256 entries, by a
-    CRC of the key), decoded when a key of theirs is first looked up.
+    files         the shards of {path: 56 bytes: mtime_ns, size, inode (little-endian 64-bit), sha256}
+                  (mtime -1: racy), as ((offset in the region, length, CRC-32), ...)
+    records       the shards of {action id: record row (`enlist.engine.table`)}, the same way
+Each shard is the marshal of about 64 entries, by a CRC of the key (`enlist.engine.table.ShardedMap`). The
+region is mapped, not read, and a shard is decoded, and its CRC checked, when a key of it is first looked
+up: a build after an edit reads a few shards of 21,000 entries. A damaged shard reads as empty, which is safe:
+a file without an entry is hashed again, an action without a record is judged by its keys.
 
 `journal`: what the builds since the base changed, so that a build which ran three actions among 10,000 appends
 a few kilobytes instead of rewriting megabytes. A sequence of frames, each
@@ -80,8 +85,8 @@ from enlist.model.action import PathRoots
 from enlist.store import noop
 
 PLAN_FORMAT = "enlist-plan-5"
-STATE_FORMAT = "enlist-state-5"
-SHARD_ENTRIES = 256  # entries per shard of the stat cache and the records (see `ShardedMap`)
+STATE_FORMAT = "enlist-state-6"
+SHARD_ENTRIES = 64  # entries per shard of the stat cache and the records (see `ShardedMap`)
 JOURNAL_MIN = 64 << 10  # bytes: a journal smaller than this is never compacted
 _FRAME = struct.Struct("<II")  # length, CRC-32 of the marshal data that follows
 MANIFEST_BASE = "manifest-base.json"
@@ -133,7 +138,7 @@ Changes = tuple[dict[str, bytes | None], dict[str, RecordRow | None]]  # (files,
 
 def load(directory: Path) -> TreeState | None:
     plan = _load(directory / "plan", sealed=True)
-    data, base_bytes = _load_sized(directory / "state")
+    data, region, base_bytes = _load_state(directory / "state")
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
         return None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT or data.get("plan") != plan.get("id"):
@@ -142,8 +147,8 @@ def load(directory: Path) -> TreeState | None:
         files_over: dict[str, bytes | None] = {}
         records_over: dict[str, RecordRow | None] = {}
         journal = _replay(directory / "journal", data["generation"], plan["id"], files_over, records_over)
-        files: Mapping[str, bytes] = ShardedMap(_shards(data["files"]))
-        records: Mapping[str, RecordRow] = ShardedMap(_shards(data["records"]))
+        files: Mapping[str, bytes] = _sharded(region, data["files"])
+        records: Mapping[str, RecordRow] = _sharded(region, data["records"])
         if files_over:
             files = Layered(files, files_over)
         if records_over:
@@ -168,10 +173,37 @@ def load(directory: Path) -> TreeState | None:
         return None
 
 
-def _shards(found: Any) -> tuple[bytes, ...]:
-    if not isinstance(found, tuple) or not all(isinstance(shard, bytes) for shard in found):
-        raise TypeError("a table of the state is not a tuple of shards")
-    return found
+def _sharded(region: memoryview, places: Any) -> ShardedMap[Any]:
+    """The table whose shards are at `places` ((offset, length, CRC-32), ...) in the state's shard region."""
+    shards, crcs = [], []
+    for offset, length, crc in places:
+        if offset < 0 or length < 0 or offset + length > len(region):
+            raise ValueError("a shard lies outside the state file")
+        shards.append(region[offset : offset + length])
+        crcs.append(crc)
+    return ShardedMap(shards, crcs)
+
+
+def _load_state(path: Path) -> tuple[Any, memoryview, int]:
+    """The state's header, its shard region (a view of the mapped file, which stays mapped while the shards
+    are in use) and the file's size; (None, empty, 0) when it is missing or its header is damaged."""
+    empty = memoryview(b"")
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < 8:
+                return None, empty, 0
+            view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    except (OSError, ValueError):
+        return None, empty, 0
+    length = int.from_bytes(view[:4], "little")
+    header, crc = view[4 : 4 + length], view[4 + length : 8 + length]
+    if len(crc) != 4 or zlib.crc32(header).to_bytes(4, "little") != crc:
+        return None, empty, 0
+    try:
+        return marshal.loads(header), view[8 + length :], size
+    except (EOFError, ValueError, TypeError):
+        return None, empty, 0
 
 
 def _replay(
@@ -232,14 +264,29 @@ def save_plan(directory: Path, plan: PlanState) -> PlanState:
 def save(directory: Path, state: TreeState) -> None:
     """Rewrite the base under a new generation and delete the journal."""
     records = state.records.only(state.plan.actions.ids)
-    data = {
-        "format": STATE_FORMAT,
-        "plan": state.plan.id,
-        "generation": time.time_ns(),
-        "files": pack_shards(state.files, _shard_count(len(state.files))),
-        "records": pack_shards(records, _shard_count(len(records))),
-    }
-    write_atomic(directory / "state", _seal(marshal.dumps(data)))
+    region: list[bytes] = []
+    at = 0
+
+    def place(shards: tuple[bytes, ...]) -> tuple[tuple[int, int, int], ...]:
+        nonlocal at
+        places = []
+        for shard in shards:
+            places.append((at, len(shard), zlib.crc32(shard)))
+            region.append(shard)
+            at += len(shard)
+        return tuple(places)
+
+    header = marshal.dumps(
+        {
+            "format": STATE_FORMAT,
+            "plan": state.plan.id,
+            "generation": time.time_ns(),
+            "files": place(pack_shards(state.files, _shard_count(len(state.files)))),
+            "records": place(pack_shards(records, _shard_count(len(records)))),
+        }
+    )
+    prefix = len(header).to_bytes(4, "little") + _seal(header)
+    write_atomic(directory / "state", b"".join([prefix, *region]))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(directory / "journal")
 
