@@ -10,8 +10,9 @@ serves files (pypiserver: `<server>/packages/`) and `file = "{name}-{version}-<c
 When the target knows that `url` (a feed of packages.toml with both `url` and `upload`), every file is first
 looked up there: one the feed already holds with the same bytes is skipped, one with other bytes is a conflict
 and nothing is uploaded (exit 2: a published version never changes). Without it, a file the server refuses as
-existing (HTTP 409) is a conflict. Transient failures (connection errors, timeouts, HTTP 5xx, 408, 429) are
-retried with backoff (`ENLIST_HTTP_RETRIES`, `ENLIST_HTTP_BACKOFF`, `ENLIST_HTTP_TIMEOUT`). Credentials come
+existing (HTTP 409) is a conflict. A file is streamed from disk (requests_toolbelt's `MultipartEncoder`), never held
+in memory whole. Transient failures (connection errors, timeouts, HTTP 5xx, 408, 429) are retried with backoff
+(`ENLIST_HTTP_RETRIES`, `ENLIST_HTTP_BACKOFF`, `ENLIST_HTTP_TIMEOUT`). Credentials come
 from `ENLIST_FEED_<NAME>_USERNAME` and `_PASSWORD` (or `_TOKEN`), the user part of the URL, or netrc; they are
 never printed, and URLs are shown without them.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import requests
 import requests.auth
+from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from enlist import digest
 from enlist.errors import FeedError, InputError
@@ -109,10 +111,17 @@ class _Uploader:
         }
 
         def attempt() -> requests.Response:
+            # The body is streamed from the file (a package may be hundreds of MB); a consumed stream cannot be
+            # sent again, so each attempt opens the file and builds its own encoder.
             with path.open("rb") as f:
-                files = {"content": (path.name, f, "application/octet-stream")}
+                content = (path.name, f, "application/octet-stream")
+                body = MultipartEncoder(fields=[*fields.items(), ("content", content)])  # the file last
                 return self.session.post(
-                    self.url, data=fields, files=files, auth=self._auth(self.url), timeout=self.policy.timeout
+                    self.url,
+                    data=body,
+                    headers={"Content-Type": body.content_type},
+                    auth=self._auth(self.url),
+                    timeout=self.policy.timeout,
                 )
 
         response = self._with_retries("POST", self.url, attempt)
