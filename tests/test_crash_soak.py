@@ -138,7 +138,7 @@ def test_kill_9_during_builds_never_leaves_a_wrong_result(tree: Tree, tmp_path: 
     tally = Tally("build soak")
     note = tmp_path / "crash-note"
     current = 0
-    while tally.kills < TRIALS and tally.trials < 3 * TRIALS:
+    while tally.kills < TRIALS and tally.trials < 6 * TRIALS:  # about 40-70% of trials kill
         start = rng.choice(("cold", "warm", "edit"))
         if start != "edit":
             tree.clean()
@@ -164,7 +164,7 @@ def test_kill_9_during_builds_never_leaves_a_wrong_result(tree: Tree, tmp_path: 
     served = tree.enlist("build")
     print(tally.report())
     assert tally.wrong == [], tally.report() + "\n" + "\n".join(tally.wrong)
-    assert tally.kills >= min(TRIALS, tally.trials // 2), tally.report()
+    assert tally.kills >= TRIALS, tally.report()  # fewer in 6x the trials: the kills no longer hit
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert served.returncode == 0 and tree.snapshot() == references[current], served.stdout
 
@@ -260,7 +260,7 @@ def test_kill_9_during_restores_never_leaves_a_wrong_package(
     seconds, operations = time.monotonic() - started, int(counted.read_text())
     tally = Tally("restore soak")
     note = tmp_path / "crash-note"
-    while tally.kills < TRIALS and tally.trials < 3 * TRIALS:
+    while tally.kills < TRIALS and tally.trials < 6 * TRIALS:  # about 40-70% of trials kill
         if rng.random() < 0.5:  # else keep what the last trial left: a partial download, a half-done restore
             make_writable(enlistment.cache)
             shutil.rmtree(enlistment.cache)
@@ -274,7 +274,7 @@ def test_kill_9_during_restores_never_leaves_a_wrong_package(
             tally.wrong.append(f"trial {tally.trials} ({moment}): {problems}")
     print(tally.report())
     assert tally.wrong == [], tally.report() + "\n" + "\n".join(tally.wrong)
-    assert tally.kills >= min(TRIALS, tally.trials // 2), tally.report()
+    assert tally.kills >= TRIALS, tally.report()  # fewer in 6x the trials: the kills no longer hit
 
 
 def restored_problems(e: Enlistment) -> list[str]:
