@@ -4,6 +4,7 @@ uses it silently: every build below ends byte-identical to a clean build."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from enlist.digest import of_file
 from enlist.engine import traces
 from enlist.store import verify
 from enlist.store.local import LocalStore, unframe
 from enlist.toolcache.store import make_writable
 from feedserver import FeedServer
-from realkit import PROGRAM_OUTPUT, PUBLIC, Tree, differences
+from realkit import CONFIG, PROGRAM_OUTPUT, PUBLIC, PUBLISHED, Tree, differences
 from toolcache_support import Enlistment, locked
 
 
@@ -122,6 +124,18 @@ def test_a_published_file_changed_in_place_is_published_again(tree: Tree) -> Non
     done = tree.build("--explain")
     assert "PUBLISH projects/app pass2" in done.stdout
     assert differences(tree.snapshot(), reference) == []
+
+
+def test_the_manifest_names_what_public_holds_after_each_build(tree: Tree) -> None:
+    """The published files the last manifest named are read while the build runs; the ones the build publishes
+    anew must still be read again afterwards."""
+    manifest = tree.root / "out" / CONFIG / "manifest.json"
+    for variant in (0, 1, 0):
+        tree.use(variant)
+        tree.build()
+        published = json.loads(manifest.read_text())["published"]
+        assert published == {path: of_file(tree.root / path) for path in PUBLISHED}
+        assert tree.run_program() == PROGRAM_OUTPUT[variant]
 
 
 def test_a_published_file_changed_behind_the_builds_back_is_refused_then_repaired(tree: Tree) -> None:

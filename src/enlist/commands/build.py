@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import argparse
 
     from enlist.app.build import Console
+    from enlist.app.manifests import Seen
     from enlist.engine.builder import BuildResult
     from enlist.model.revision import Revision
     from enlist.store.state import PlanState
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
         built_from = official.require_clean(root)
         console = _console(args.explain)
         return official.run_official(request, load_planner, console, built_from=built_from, target=target)
-    revision = _RevisionProbe(root) if _manifest_base(root, config).is_file() else None
+    revision = _ManifestProbe(root, config) if _manifest_base(root, config).is_file() else None
 
     def after(state: PlanState, result: BuildResult) -> None:
         after_build(state, result, revision)
@@ -216,13 +217,16 @@ def run(args: argparse.Namespace) -> int:
     return run_build(request, load_planner, console, after=after)
 
 
-def after_build(state: PlanState, result: BuildResult, revision: _RevisionProbe | None = None) -> None:
+def after_build(state: PlanState, result: BuildResult, probe: _ManifestProbe | None = None) -> None:
     """`enlist.app.manifests.after_build` (the manifest), imported only for a build that writes one."""
     root = Path(state.roots.enlistment)
     if result.ok and len(result.selected) == len(state.actions) and _manifest_base(root, state.config).is_file():
         from enlist.app.manifests import after_build as write_manifest
 
-        write_manifest(state, result, revision.get() if revision is not None else None)
+        if probe is None:
+            write_manifest(state, result)
+        else:
+            write_manifest(state, result, *probe.get())
 
 
 def _manifest_base(root: Path, config: str) -> Path:
@@ -231,24 +235,27 @@ def _manifest_base(root: Path, config: str) -> Path:
     return state_dir(root, config) / MANIFEST_BASE
 
 
-class _RevisionProbe:
-    """The enlistment's commit and dirty state, asked of git while the build runs rather than after it: the
-    manifest of a complete build needs them, and `git status` over a large tree costs as much as a small
-    build. They describe the sources the build started from."""
+class _ManifestProbe:
+    """What the manifest of a complete build needs that does not depend on the build, found while the build
+    runs rather than after it: the enlistment's commit and dirty state (`git status` over a large tree costs as
+    much as a small build; they describe the sources the build started from), and the digests of the files
+    the last manifest says were published (`enlist.app.manifests.published_digests`)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, config: str) -> None:
         import threading
 
-        self._found: Revision | None = None
-        self._thread = threading.Thread(target=self._ask, args=(root,), name="enlist-revision", daemon=True)
+        self._found: tuple[Revision | None, Seen | None] = (None, None)
+        self._thread = threading.Thread(target=self._ask, args=(root, config), name="enlist-manifest", daemon=True)
         self._thread.start()
 
-    def _ask(self, root: Path) -> None:
+    def _ask(self, root: Path, config: str) -> None:
         from enlist import vcs
+        from enlist.app.manifests import published_digests
 
-        self._found = vcs.revision(root)
+        self._found = (vcs.revision(root), None)
+        self._found = (self._found[0], published_digests(root, config))
 
-    def get(self) -> Revision | None:
+    def get(self) -> tuple[Revision | None, Seen | None]:
         self._thread.join()
         return self._found
 
