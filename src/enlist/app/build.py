@@ -316,8 +316,7 @@ def _noop_body(
     scan: noop.Scan | None,
 ) -> tuple[tuple[Any, ...], noop.Watch | None]:
     """The no-op record's body, and the watch file to write first (None: the scan's is still right)."""
-    scanned = files.scanned_paths()
-    if scan is not None and scanned is not None and _same_deps(result, before):
+    if scan is not None and _same_deps(result, before):  # `run_build` keeps `scan` only when it seeded `files`
         # The no-op check's scan covered this very plan and selection, and no action that ran discovered
         # other headers: the files are those of the scan, in its order, so their signatures are patched, and
         # the same actions read them.

@@ -15,11 +15,11 @@ the files the build published anew (or that changed since) are read.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from enlist import canonical, digest, vcs
 from enlist.errors import EnvironmentFault, IntegrityError
+from enlist.store import noop
 from enlist.store.state import MANIFEST_BASE, manifest_path, state_dir, write_atomic
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING: see enlist.cli
@@ -42,19 +42,14 @@ def published_digests(root: Path, config: str) -> Seen:
     seen: Seen = {}
     for rel in paths:
         path = root / rel
+        before = noop.signature(str(path))
         try:
-            before = _signature(path)
             found = digest.of_file(path)
-            if _signature(path) == before:
-                seen[rel] = (before, found)
         except OSError:
             continue
+        if before is not None and noop.signature(str(path)) == before:
+            seen[rel] = (before, found)
     return seen
-
-
-def _signature(path: Path) -> tuple[int, int, int]:
-    st = os.stat(path)
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def after_build(
@@ -91,7 +86,7 @@ def _published(root: Path, state: PlanState, result: BuildResult, seen: Seen) ->
         for k, path in enumerate(table.outputs[i]):  # the column: cheaper than decoding every publish action
             try:
                 known = seen.get(path)
-                if known is not None and known[0] == _signature(root / path):
+                if known is not None and known[0] == noop.signature(str(root / path)):
                     published[path] = known[1]  # read during the build, and not touched since
                 else:
                     published[path] = digest.of_file(root / path)

@@ -252,8 +252,8 @@ class _ManifestProbe:
         from enlist import vcs
         from enlist.app.manifests import published_digests
 
-        self._found = (vcs.revision(root), None)
-        self._found = (self._found[0], published_digests(root, config))
+        revision = vcs.revision(root)
+        self._found = (revision, published_digests(root, config))
 
     def get(self) -> tuple[Revision | None, Seen | None]:
         self._thread.join()

@@ -62,10 +62,6 @@ class TreeFiles:
     def scanned(self) -> set[str] | None:
         return self._scanned
 
-    def scanned_paths(self) -> tuple[str, ...] | None:
-        """Every path of the no-op check's scan, in its order (see `seed`)."""
-        return None if self._scan is None else self._scan[0]
-
     def seed(self, paths: tuple[str, ...], sigs: bytes, positions: list[int]) -> None:
         """Take over the no-op check's scan (`enlist.store.noop.Scan`): `paths` is everything this build
         watches, `sigs` their signatures as recorded (packed, see `signatures`), and only the paths at
@@ -210,16 +206,16 @@ class TreeFiles:
             if known.get(path) != packed:
                 out[path] = packed
         for path, seen in self._sigs.items():
-            if seen is None and path in known:
+            if seen is None and (path in known or path in out):
                 out[path] = None
         return out
 
     def entries(self) -> dict[str, bytes]:
         """The stat cache to persist: last build's entries updated with everything verified by this one."""
         merged = dict(self._known.items())
-        for path, (sig, d, trusted) in self._fresh.items():
-            merged[path] = pack((*(sig if trusted else UNTRUSTED), d))
-        for path, seen in self._sigs.items():
-            if seen is None:
+        for path, entry in self.changes().items():
+            if entry is None:
                 merged.pop(path, None)
+            else:
+                merged[path] = entry
         return merged

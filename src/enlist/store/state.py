@@ -197,13 +197,8 @@ def _load_state(path: Path) -> tuple[Any, memoryview, int]:
     except (OSError, ValueError):
         return None, empty, 0
     length = int.from_bytes(view[:4], "little")
-    header, crc = view[4 : 4 + length], view[4 + length : 8 + length]
-    if len(crc) != 4 or zlib.crc32(header).to_bytes(4, "little") != crc:
-        return None, empty, 0
-    try:
-        return marshal.loads(header), view[8 + length :], size
-    except (EOFError, ValueError, TypeError):
-        return None, empty, 0
+    header = _decode(view[4 : 8 + length], sealed=True)  # the header and its CRC
+    return (header, view[8 + length :], size) if header is not None else (None, empty, 0)
 
 
 def _replay(
@@ -362,24 +357,19 @@ def _seal(data: bytes) -> bytes:
 
 
 def _load(path: Path, *, sealed: bool = False) -> Any:
-    return _load_sized(path, sealed=sealed)[0]
-
-
-def _load_sized(path: Path, *, sealed: bool = True) -> tuple[Any, int]:
-    """A file's contents and its size in bytes. The file is mapped, not read: a fresh process reading 10 MB
-    pays more to fault in the buffer than to decode it, and marshal copies what it keeps. Files here are only
-    ever replaced by a rename, never rewritten in place, so the mapping stays valid while it is read."""
+    """A file's contents. The file is mapped, not read: a fresh process reading 10 MB pays more to fault in
+    the buffer than to decode it, and marshal copies what it keeps. Files here are only ever replaced by a
+    rename, never rewritten in place, so the mapping stays valid while it is read."""
     try:
         with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size == 0:
-                return None, 0
+            if os.fstat(f.fileno()).st_size == 0:
+                return None
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
-        return None, 0
+        return None
     try:
         with memoryview(mapped) as view:
-            return _decode(view, sealed=sealed), size
+            return _decode(view, sealed=sealed)
     finally:
         mapped.close()
 
