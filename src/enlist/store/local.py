@@ -37,9 +37,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -277,3 +278,32 @@ def _unwritable(root: Path, e: OSError) -> EnvironmentFault:
         f"cannot write the action cache in {root}: {e.strerror}",
         hint="free some space, fix the permissions, or point ENLIST_CACHE at a writable directory",
     )
+
+
+def area_files(area: Path) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(name, path, lstat) of every file of an area of the cache (`<area>/sha256/ab/<hex>`: `ac` or `cas`), in
+    order of name; temporary or foreign files are not listed, nor files deleted while the walk runs."""
+    for shard in _listing(str(area / "sha256")):
+        if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
+            continue
+        for found in _listing(shard.path):
+            if not is_hex_digest(found.name):
+                continue
+            try:
+                st = found.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield found.name, found.path, st
+
+
+def _listing(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as it:
+            return sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as e:
+        raise EnvironmentFault(
+            f"cannot read {directory}: {e.strerror}", hint="fix the permissions of the cache (ENLIST_CACHE)"
+        ) from e

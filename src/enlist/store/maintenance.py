@@ -17,15 +17,12 @@ another entry) may lose that blob: its next lookup misses, the action runs and t
 from __future__ import annotations
 
 import os
-import stat
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from enlist.digest import is_hex_digest
 from enlist.errors import EnvironmentFault
-from enlist.store.local import unframe
+from enlist.store.local import area_files, unframe
 from enlist.store.verify import named_blobs
 
 BLOB_GRACE = 3600.0  # seconds: an unnamed blob younger than this may belong to an entry being written
@@ -60,8 +57,8 @@ class GcReport:
 
 def stats(root: Path) -> StoreStats:
     """Counts and sizes of the action cache and CAS under the cache root `root`."""
-    entries = [st for _, _, st in _scan(root / "ac")]
-    blob_sizes = [st.st_size for _, _, st in _scan(root / "cas")]
+    entries = [st for _, _, st in area_files(root / "ac")]
+    blob_sizes = [st.st_size for _, _, st in area_files(root / "cas")]
     return StoreStats(
         root=root,
         entries=len(entries),
@@ -80,7 +77,7 @@ def gc(root: Path, *, days: float, now: float | None = None, dry_run: bool = Fal
     live: set[str] = set()
     doomed: list[tuple[str, int]] = []
     damaged = kept = 0
-    for _, path, st in _scan(root / "ac"):
+    for _, path, st in area_files(root / "ac"):
         if st.st_mtime >= horizon:
             named = _named(path)
             if named is not None:
@@ -91,7 +88,7 @@ def gc(root: Path, *, days: float, now: float | None = None, dry_run: bool = Fal
         doomed.append((path, st.st_size))
     entries = _sweep(doomed, kept, dry_run=dry_run)
     doomed, kept, young = [], 0, 0
-    for name, path, st in _scan(root / "cas"):
+    for name, path, st in area_files(root / "cas"):
         if name in live:
             kept += 1
         elif now - max(st.st_mtime, st.st_ctime) < BLOB_GRACE:  # ctime: when it was linked into the CAS
@@ -128,32 +125,3 @@ def _sweep(doomed: list[tuple[str, int]], kept: int, *, dry_run: bool) -> Swept:
                     hint="run `enlist cache gc` as the user who owns the cache, or fix its permissions",
                 ) from e
     return Swept(len(doomed), sum(size for _, size in doomed), kept)
-
-
-def _scan(area: Path) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(name, path, lstat) of every file of an area (`<area>/sha256/ab/<hex>`), in order of name; temporary or
-    foreign files are not listed, nor files deleted while the scan runs."""
-    for shard in _listing(str(area / "sha256")):
-        if len(shard.name) != 2 or not shard.is_dir(follow_symlinks=False):
-            continue
-        for found in _listing(shard.path):
-            if not is_hex_digest(found.name):
-                continue
-            try:
-                st = found.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                yield found.name, found.path, st
-
-
-def _listing(directory: str) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(directory) as it:
-            return sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as e:
-        raise EnvironmentFault(
-            f"cannot read {directory}: {e.strerror}", hint="fix the permissions of the cache (ENLIST_CACHE)"
-        ) from e

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from enlist import digest
 from enlist.engine import traces
-from enlist.store.local import unframe
+from enlist.store.local import area_files, unframe
 
 ENTRY = "action-cache entry"
 BLOB = "CAS blob"
@@ -73,11 +73,7 @@ def clear_entries(root: Path) -> int:
 
 def _files(area: Path) -> dict[str, Path]:
     """The files of an area (`<area>/sha256/ab/<hex>`), by name; temporary or foreign files are not listed."""
-    found = {}
-    for path in sorted(area.glob("sha256/??/*")):
-        if digest.is_hex_digest(path.name) and path.is_file():
-            found[path.name] = path
-    return found
+    return {name: Path(path) for name, path, _ in area_files(area)}
 
 
 def _check_blob(name: str, path: Path) -> str | None:
