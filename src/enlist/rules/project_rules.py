@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from enlist.errors import ConfigError, DescriptorError
+from enlist.errors import DescriptorError
 from enlist.model.action import Action, ActionKind
 from enlist.model.project import Pass, Project, SourceFile, TargetType
 from enlist.rules.settings import Generator, RuleSettings
@@ -115,13 +115,7 @@ def _generate(
     project: Project, source: SourceFile, gen: Generator, outputs: tuple[str, ...], ctx: Context
 ) -> Action:
     spec = ctx.spec
-    tree = spec.package(gen.package)
-    if tree is None:
-        raise ConfigError(
-            f"[generators.{gen.name}] package '{gen.package}' is not restored",
-            hint="declare it in buildconf/packages.toml, run `enlist lock`, then `enlist restore`",
-            location=gen.location,
-        )
+    tree = spec.restored(gen.package, f"[generators.{gen.name}]", gen.location)
     depfile = f"{outputs[0]}.d" if any("{depfile}" in arg for arg in gen.argv) else None
     values = {
         "tool": f"{tree.path}/{gen.tool}",

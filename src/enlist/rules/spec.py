@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from enlist.errors import ConfigError, Location
 from enlist.model.action import Action, PathRoots
 from enlist.model.project import Pass
 from enlist.model.revision import Revision
@@ -64,6 +65,18 @@ class BuildSpec:
             if tree.name == name:
                 return tree
         return None
+
+    def restored(self, name: str, section: str, location: Location) -> ToolTree:
+        """The restored package `name`, which `section` of buildconf/enlist.toml names; a ConfigError if the
+        enlistment does not have it."""
+        tree = self.package(name)
+        if tree is None:
+            raise ConfigError(
+                f"{section} package '{name}' is not restored",
+                hint="declare it in buildconf/packages.toml, run `enlist lock`, then `enlist restore`",
+                location=location,
+            )
+        return tree
 
     def absolute(self, path: str) -> str:
         """An enlistment-relative path as an absolute one; absolute paths stay as they are."""

@@ -17,7 +17,6 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from enlist.errors import ConfigError
 from enlist.rules.settings import RuleSettings
 from enlist.rules.spec import BuildSpec
 
@@ -112,13 +111,7 @@ def resolve(settings: RuleSettings, spec: BuildSpec) -> Toolchain:
             base_env=tuple(sorted({"PATH": HOST_PATH, **dict(common_env)}.items())),
             common_env=common_env,
         )
-    tree = spec.package(chosen.package)
-    if tree is None:
-        raise ConfigError(
-            f"[toolchain] package '{chosen.package}' is not restored",
-            hint="declare it in buildconf/packages.toml, run `enlist lock`, then `enlist restore`",
-            location=chosen.location,
-        )
+    tree = spec.restored(chosen.package, "[toolchain]", chosen.location)
     zig = f"{tree.path}/{chosen.tool}"
     zig_dir = zig.rpartition("/")[0]
     target = ("-target", chosen.target(spec.arch), f"-mcpu={chosen.cpu}")
